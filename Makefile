@@ -1,0 +1,66 @@
+# rlxc: build, install, demo and the whole test suite.
+#   make deps      install the Debian packages and cargo tools rlxc needs (root, idempotent)
+#   make demo      deps + release build + install into target/prefix + the main job (busybox)
+#   make check     the whole test suite (what .ci/run runs)
+#   make install   PREFIX=/usr/local (DESTDIR honoured)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CARGO ?= cargo
+TEST_PREFIX := $(CURDIR)/target/prefix
+
+# Debian packages: build needs, runtime helpers, and Debian's LXC as the reference we test against.
+DEB_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static iproute2 \
+	iputils-ping bridge-utils dnsmasq-base uidmap tmux strace apparmor lxc lxc-tests lxc-dev \
+	python3-lxc hyperfine zstd debootstrap
+
+.PHONY: all build deps install demo check test lint fuzz-check vm-check clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/rlxc
+	install -m 0755 target/release/rlxc $(DESTDIR)$(PREFIX)/bin/rlxc
+	for t in $$(target/release/rlxc tools); do ln -sf rlxc $(DESTDIR)$(PREFIX)/bin/$$t; done
+	install -m 0755 target/release/init-lxc $(DESTDIR)$(PREFIX)/sbin/init.lxc
+	rm -rf $(DESTDIR)$(PREFIX)/share/rlxc/templates $(DESTDIR)$(PREFIX)/share/rlxc/config
+	cp -r templates $(DESTDIR)$(PREFIX)/share/rlxc/templates
+	cp -r config $(DESTDIR)$(PREFIX)/share/rlxc/config
+	chmod 0755 $(DESTDIR)$(PREFIX)/share/rlxc/templates/* 2>/dev/null || true
+
+demo: deps
+	$(MAKE) install PREFIX=$(TEST_PREFIX)
+	./bench/demo.sh $(TEST_PREFIX)
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test:
+	$(MAKE) install PREFIX=$(TEST_PREFIX)
+	rm -f target/skipped.txt
+	$(CARGO) test --workspace -- --test-threads=2
+	@if [ -s target/skipped.txt ]; then echo "=== skipped tests:"; cat target/skipped.txt; fi
+
+fuzz-check:
+	./fuzz/run-bounded.sh
+
+vm-check:
+	./tests/vm/run.sh
+
+check: deps lint test fuzz-check vm-check
+
+clean:
+	$(CARGO) clean

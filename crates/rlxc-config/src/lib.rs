@@ -1,0 +1,2 @@
+//! The LXC 4.0 configuration language: key table, typed model, includes, the unexpanded store
+//! that `save_config` writes back, and the system configuration (`lxc.conf`). No syscalls.

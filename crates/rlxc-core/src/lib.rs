@@ -1,0 +1,2 @@
+//! liblxc in Rust: the container handle, start sequence, monitor, command protocol, attach,
+//! console, hooks, locks, states and logging.

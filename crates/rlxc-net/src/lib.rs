@@ -1,0 +1,1 @@
+//! Container networking over rtnetlink: veth, macvlan, ipvlan, vlan, phys, empty, none.

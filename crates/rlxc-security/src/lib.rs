@@ -1,0 +1,1 @@
+//! Confinement: capabilities, seccomp, AppArmor, SELinux, session keyring, no_new_privs.

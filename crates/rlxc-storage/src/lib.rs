@@ -1,0 +1,1 @@
+//! Root filesystem storage backends (dir first; overlay, loop, btrfs, lvm, zfs later).

@@ -1,0 +1,1 @@
+//! keyctl(2): session keyrings (owned by the security work).

@@ -1,0 +1,1 @@
+//! personality(2) (owned by the attach work).

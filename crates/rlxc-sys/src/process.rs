@@ -1,0 +1,1 @@
+//! fork, prctl (title, pdeathsig, no_new_privs), exec helpers (owned by the lifecycle work).

@@ -1,0 +1,1 @@
+//! pty allocation and terminal ioctls (owned by the attach/console work).

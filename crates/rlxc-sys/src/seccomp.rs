@@ -1,0 +1,1 @@
+//! seccomp(2) filter load and user notification (owned by the security work).

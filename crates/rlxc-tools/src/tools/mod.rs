@@ -1,0 +1,29 @@
+//! One module per tool; each exposes `pub fn main(args: &[String]) -> i32`.
+
+pub mod attach;
+pub mod autostart;
+pub mod cgroup;
+pub mod checkconfig;
+pub mod checkpoint;
+pub mod config;
+pub mod console;
+pub mod copy;
+pub mod create;
+pub mod destroy;
+pub mod device;
+pub mod execute;
+pub mod freeze;
+pub mod info;
+pub mod ls;
+pub mod monitor;
+pub mod monitord;
+pub mod rlxc_config;
+pub mod snapshot;
+pub mod start;
+pub mod stop;
+pub mod top;
+pub mod unfreeze;
+pub mod unshare;
+pub mod update_config;
+pub mod usernsexec;
+pub mod wait;

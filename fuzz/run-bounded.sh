@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 20).
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=${FUZZ_SECONDS:-20}
+targets=$(cargo +nightly fuzz list 2>/dev/null || true)
+if [ -z "$targets" ]; then echo "fuzz: no targets yet"; exit 0; fi
+for t in $targets; do
+  echo "fuzz: $t for ${secs}s"
+  cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1 || { tail -40 "/tmp/fuzz-$t.log"; exit 1; }
+done
