@@ -5,6 +5,7 @@
 #   make install   PREFIX=/usr/local (DESTDIR honoured)
 
 PREFIX ?= /usr/local
+PROFILE ?= release
 DESTDIR ?=
 CARGO ?= cargo
 TEST_PREFIX := $(CURDIR)/target/prefix
@@ -30,11 +31,12 @@ deps:
 	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
 
-install: build
+install:
+	$(CARGO) build $(if $(filter release,$(PROFILE)),--release) --workspace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/rlxc
-	install -m 0755 target/release/rlxc $(DESTDIR)$(PREFIX)/bin/rlxc
-	for t in $$(target/release/rlxc tools); do ln -sf rlxc $(DESTDIR)$(PREFIX)/bin/$$t; done
-	install -m 0755 target/release/init-lxc $(DESTDIR)$(PREFIX)/sbin/init.lxc
+	install -m 0755 target/$(PROFILE)/rlxc $(DESTDIR)$(PREFIX)/bin/rlxc
+	for t in $$(target/$(PROFILE)/rlxc tools); do ln -sf rlxc $(DESTDIR)$(PREFIX)/bin/$$t; done
+	install -m 0755 target/$(PROFILE)/init-lxc $(DESTDIR)$(PREFIX)/sbin/init.lxc
 	rm -rf $(DESTDIR)$(PREFIX)/share/rlxc/templates $(DESTDIR)$(PREFIX)/share/rlxc/config
 	cp -r templates $(DESTDIR)$(PREFIX)/share/rlxc/templates
 	cp -r config $(DESTDIR)$(PREFIX)/share/rlxc/config
