@@ -1,1 +1,98 @@
 //! Root filesystem storage backends (dir first; overlay, loop, btrfs, lvm, zfs later).
+//!
+//! A backend knows where a container's root filesystem lives on the host, how to mount it at the
+//! staging point before pivot_root, and how to create and destroy it.
+
+pub mod dir;
+pub mod options;
+
+use std::path::{Path, PathBuf};
+
+use rlxc_config::Rootfs;
+
+pub use options::{parse_mount_options, MountOptions};
+
+/// What went wrong in a storage backend, with the path and backend involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// `lxc.rootfs.path` names a backend rlxc does not implement yet.
+    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (only dir)")]
+    Unsupported(String),
+    /// No `lxc.rootfs.path`.
+    #[error("lxc.rootfs.path is not set")]
+    NoRootfs,
+    /// The rootfs directory does not exist.
+    #[error("rootfs \"{}\" does not exist", .0.display())]
+    Missing(PathBuf),
+    /// A system call on `path` failed.
+    #[error("{op} \"{}\": {source}", path.display())]
+    Io {
+        /// What we tried.
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bad `lxc.rootfs.options` word.
+    #[error("lxc.rootfs.options: {0}")]
+    Options(String),
+}
+
+/// One storage backend instance (LXC's `struct lxc_storage` + ops).
+pub trait Storage {
+    /// Backend name (`dir`).
+    fn kind(&self) -> &'static str;
+    /// Host path of the root filesystem.
+    fn path(&self) -> &Path;
+    /// Mount the root filesystem onto `target` with `lxc.rootfs.options`.
+    fn mount(&self, target: &Path, options: Option<&str>) -> Result<(), StorageError>;
+    /// Create an empty root filesystem (lxc-create before the template runs).
+    fn create(&self) -> Result<(), StorageError>;
+    /// Remove the root filesystem (lxc-destroy).
+    fn destroy(&self) -> Result<(), StorageError>;
+}
+
+/// The backend for a container's `lxc.rootfs.*`.
+pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
+    let path = rootfs.path.as_deref().ok_or(StorageError::NoRootfs)?;
+    let (kind, loc) = match rootfs.backend.as_deref() {
+        Some(k) => (k, rootfs.location.as_deref().unwrap_or("")),
+        None => split_type(path),
+    };
+    match kind {
+        "dir" => Ok(Box::new(dir::Dir::new(PathBuf::from(loc)))),
+        other => Err(StorageError::Unsupported(other.to_string())),
+    }
+}
+
+/// Split `[type:]location`; without a known type prefix the whole thing is a directory.
+pub fn split_type(path: &str) -> (&str, &str) {
+    const KNOWN: &[&str] = &["dir", "zfs", "lvm", "rbd", "btrfs", "overlay", "overlayfs", "loop", "nbd"];
+    if let Some((t, rest)) = path.split_once(':') {
+        if KNOWN.contains(&t) {
+            return (t, rest);
+        }
+    }
+    ("dir", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_path_is_dir() {
+        assert_eq!(split_type("/var/lib/lxc/c/rootfs"), ("dir", "/var/lib/lxc/c/rootfs"));
+        assert_eq!(split_type("dir:/x"), ("dir", "/x"));
+        assert_eq!(split_type("overlay:/a:/b"), ("overlay", "/a:/b"));
+    }
+
+    #[test]
+    fn unknown_backend_is_refused_by_name() {
+        let r = Rootfs { path: Some("zfs:pool/c".into()), ..Rootfs::default() };
+        let e = open(&r).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("\"zfs\""), "{e}");
+    }
+}
