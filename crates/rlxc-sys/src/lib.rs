@@ -9,6 +9,7 @@
 pub mod bpf;
 pub mod caps;
 pub mod clone;
+pub mod forkexec;
 pub mod keyctl;
 pub mod memfd;
 pub mod mount;
