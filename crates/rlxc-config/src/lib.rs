@@ -2,6 +2,7 @@
 //! that `save_config` writes back, and the system configuration (`lxc.conf`). No syscalls.
 
 pub mod model;
+pub mod seccomp;
 pub mod store;
 
 pub use model::*;
