@@ -27,14 +27,14 @@ pub fn enter_v2_leaf(payload: BorrowedFd<'_>, pid: i32) -> Result<()> {
                 break;
             }
         }
-        let leaf = match openat(payload, name.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        {
-            Ok(fd) => fd,
-            Err(e) => {
-                last = Some(e.into());
-                break;
-            }
-        };
+        let leaf =
+            match openat(payload, name.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    last = Some(e.into());
+                    break;
+                }
+            };
         match crate::fsio::write_at(leaf.as_fd(), "cgroup.procs", &pid_s) {
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => last = Some(e),

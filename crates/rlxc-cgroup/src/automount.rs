@@ -87,7 +87,13 @@ fn bind_ro(src: &Path, target: &Path, ro: bool) -> Result<()> {
 /// Mount the cgroup filesystems for `req` below `rootfs` (`<rootfs>/sys/fs/cgroup`).
 /// `cgroupns`: the container has its own cgroup namespace (already unshared);
 /// `keeps_sys_admin`: the container keeps CAP_SYS_ADMIN.
-pub fn mount_auto(layout: &Layout, req: CgroupAuto, rootfs: &Path, cgroupns: bool, keeps_sys_admin: bool) -> Result<()> {
+pub fn mount_auto(
+    layout: &Layout,
+    req: CgroupAuto,
+    rootfs: &Path,
+    cgroupns: bool,
+    keeps_sys_admin: bool,
+) -> Result<()> {
     let force = req.force || !keeps_sys_admin;
     let mode = req.mode.unwrap_or(if keeps_sys_admin { CgMode::Rw } else { CgMode::Mixed });
     if cgroupns && !force {
@@ -142,7 +148,7 @@ pub fn mount_auto(layout: &Layout, req: CgroupAuto, rootfs: &Path, cgroupns: boo
             let cg: PathBuf = if own.is_empty() { target.clone() } else { target.join(own) };
             if !own.is_empty() {
                 // The directories down to the container's cgroup live in the tmpfs.
-                mkdir_p(&cg).or_else(|_| Ok::<(), CgroupError>(()))?;
+                let _ = mkdir_p(&cg);
             }
             bind_ro(&h.dir_of(&h.self_cgroup), &cg, mode == CgMode::Ro)?;
         }
@@ -166,7 +172,10 @@ mod tests {
             CgroupAuto::parse("cgroup:mixed:force"),
             Some(CgroupAuto { full: false, mode: Some(CgMode::Mixed), force: true })
         );
-        assert_eq!(CgroupAuto::parse("cgroup-full:ro"), Some(CgroupAuto { full: true, mode: Some(CgMode::Ro), force: false }));
+        assert_eq!(
+            CgroupAuto::parse("cgroup-full:ro"),
+            Some(CgroupAuto { full: true, mode: Some(CgMode::Ro), force: false })
+        );
         assert_eq!(CgroupAuto::parse("cgroup:force"), Some(CgroupAuto { full: false, mode: None, force: true }));
         assert_eq!(CgroupAuto::parse("cgroupx"), None);
         assert_eq!(CgroupAuto::parse("cgroup:bogus"), None);

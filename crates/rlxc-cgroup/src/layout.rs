@@ -85,8 +85,19 @@ pub struct Layout {
 }
 
 /// mount options of v1 cgroup mounts that are not controllers.
-const NON_CONTROLLER_OPTS: &[&str] =
-    &["rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children", "noprefix", "xattr", "cpuset_v2_mode"];
+const NON_CONTROLLER_OPTS: &[&str] = &[
+    "rw",
+    "ro",
+    "relatime",
+    "noatime",
+    "nosuid",
+    "nodev",
+    "noexec",
+    "clone_children",
+    "noprefix",
+    "xattr",
+    "cpuset_v2_mode",
+];
 
 /// Parse `/proc/<pid>/cgroup` into (hierarchy controllers key, path). The cgroup2 line has the
 /// key `""`.

@@ -208,9 +208,9 @@ impl Cgroups {
             let leaf = &c.dirs[i].path;
             let mut dir = base.clone();
             let rel: Vec<_> = leaf.strip_prefix(&base).map(|r| r.components().collect()).unwrap_or_default();
-            for k in 0..rel.len() {
+            for comp in rel {
                 enable_controllers(&dir);
-                dir.push(rel[k]);
+                dir.push(comp);
             }
         }
         Ok(())

@@ -65,9 +65,13 @@ pub fn read_stats(layout: &Layout, path_for: impl Fn(Option<&str>) -> Option<Str
             std::fs::read_to_string(d.join("blkio.throttle.io_service_bytes"))
                 .ok()
                 .and_then(|s| parse_blkio_total(&s))
-                .or_else(|| std::fs::read_to_string(d.join("blkio.io_service_bytes")).ok().and_then(|s| parse_blkio_total(&s)))
+                .or_else(|| {
+                    std::fs::read_to_string(d.join("blkio.io_service_bytes")).ok().and_then(|s| parse_blkio_total(&s))
+                })
         })
-        .or_else(|| v2dir.clone().and_then(|d| std::fs::read_to_string(d.join("io.stat")).ok()).map(|s| parse_io_stat(&s)));
+        .or_else(|| {
+            v2dir.clone().and_then(|d| std::fs::read_to_string(d.join("io.stat")).ok()).map(|s| parse_io_stat(&s))
+        });
     // memory
     if let Some(d) = v1("memory") {
         st.memory_bytes = read_u64(d.join("memory.usage_in_bytes"));

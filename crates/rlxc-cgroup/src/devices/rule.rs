@@ -189,7 +189,7 @@ pub fn parse_rule_with(
 }
 
 /// The collected device rules of a container: list mode plus ordered local rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceRules {
     /// true = default allow (deny-list); false = default deny (allow-list, the default)
     pub default_allow: bool,
@@ -197,12 +197,6 @@ pub struct DeviceRules {
     pub rules: Vec<DeviceRule>,
     /// whether any rule (global or local) was given at all
     pub configured: bool,
-}
-
-impl Default for DeviceRules {
-    fn default() -> Self {
-        DeviceRules { default_allow: false, rules: Vec::new(), configured: false }
-    }
 }
 
 impl DeviceRules {
@@ -220,9 +214,11 @@ impl DeviceRules {
                 self.rules.clear();
             }
             ParsedRule::Local(d) => {
-                if let Some(cur) = self.rules.iter_mut().find(|c| {
-                    c.dtype == d.dtype && c.major == d.major && c.minor == d.minor && c.access == d.access
-                }) {
+                if let Some(cur) = self
+                    .rules
+                    .iter_mut()
+                    .find(|c| c.dtype == d.dtype && c.major == d.major && c.minor == d.minor && c.access == d.access)
+                {
                     cur.allow = d.allow;
                 } else {
                     self.rules.push(d);
@@ -296,7 +292,16 @@ mod tests {
     fn device_paths_use_stat_and_allow_only() {
         let st = |p: &str| if p == "/dev/null" { Ok((DevType::Char, 1, 3)) } else { Err("no".to_string()) };
         let r = parse_rule_with("/dev/null rw", true, st).unwrap();
-        assert_eq!(r, ParsedRule::Local(DeviceRule { dtype: DevType::Char, major: Some(1), minor: Some(3), access: 6, allow: true }));
+        assert_eq!(
+            r,
+            ParsedRule::Local(DeviceRule {
+                dtype: DevType::Char,
+                major: Some(1),
+                minor: Some(3),
+                access: 6,
+                allow: true
+            })
+        );
         assert!(parse_rule_with("/dev/null rw", false, st).is_err());
         assert!(parse_rule_with("/dev/nope rw", true, st).is_err());
     }
