@@ -1,0 +1,255 @@
+//! The container console on the host side: a pty pair allocated by the monitor, its output
+//! copied into `lxc.console.logfile` (with `lxc.console.size` / `rotate`) and into the in-memory
+//! ring buffer (`lxc.console.buffer.size`) served by the CONSOLE_LOG command, and proxied to a
+//! peer (the caller's terminal with `lxc-start -F`, or `lxc.console.path`).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rlxc_config::ConsoleConfig;
+use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+use tracing::warn;
+
+/// A console error naming the file involved.
+#[derive(Debug, thiserror::Error)]
+#[error("console: {what} \"{}\": {source}", path.display())]
+pub struct ConsoleError {
+    what: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+/// A pty pair: the master stays in the monitor, the slave path is bound onto `/dev/console`.
+pub struct Pty {
+    /// Master side.
+    pub master: OwnedFd,
+    /// `/dev/pts/N` of the slave.
+    pub slave_path: PathBuf,
+}
+
+/// Allocate a pty pair on the host's devpts (`/dev/ptmx`).
+pub fn open_pty() -> io::Result<Pty> {
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    grantpt(&master)?;
+    unlockpt(&master)?;
+    let name = ptsname(&master, Vec::new())?;
+    let slave_path = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.as_bytes()));
+    Ok(Pty { master, slave_path })
+}
+
+/// A power-of-two ring buffer keeping the last `size` bytes of console output.
+pub struct Ring {
+    buf: Vec<u8>,
+    /// Total bytes ever written (the write position is `written % size`).
+    written: u64,
+}
+
+impl Ring {
+    /// A ring of `size` bytes (rounded up to a power of two by the config already).
+    pub fn new(size: usize) -> Ring {
+        Ring { buf: vec![0; size.max(1)], written: 0 }
+    }
+
+    /// Append bytes, overwriting the oldest.
+    pub fn write(&mut self, data: &[u8]) {
+        let n = self.buf.len();
+        let data = if data.len() > n { &data[data.len() - n..] } else { data };
+        for &b in data {
+            let pos = (self.written % n as u64) as usize;
+            self.buf[pos] = b;
+            self.written += 1;
+        }
+    }
+
+    /// The kept bytes, oldest first.
+    pub fn contents(&self) -> Vec<u8> {
+        let n = self.buf.len() as u64;
+        if self.written <= n {
+            return self.buf[..self.written as usize].to_vec();
+        }
+        let start = (self.written % n) as usize;
+        let mut v = self.buf[start..].to_vec();
+        v.extend_from_slice(&self.buf[..start]);
+        v
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.written = 0;
+    }
+}
+
+/// The console log file with LXC's size limit and rotation.
+pub struct LogFile {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    limit: u64,
+    rotate: bool,
+}
+
+impl LogFile {
+    /// Open (append, create 0600) `path`.
+    pub fn open(path: &Path, limit: u64, rotate: bool) -> Result<LogFile, ConsoleError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|source| ConsoleError { what: "open log file", path: path.to_path_buf(), source })?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(LogFile { path: path.to_path_buf(), file, size, limit, rotate })
+    }
+
+    /// Write console output; when the size limit is reached the file is rotated (old one gets
+    /// `.1`) if `rotate`, else truncated, as LXC's console log does.
+    pub fn write(&mut self, data: &[u8]) {
+        if self.limit > 0 && self.size + data.len() as u64 > self.limit {
+            if self.rotate {
+                let mut old = self.path.clone().into_os_string();
+                old.push(".1");
+                let _ = std::fs::rename(&self.path, &old);
+            } else {
+                let _ = self.file.set_len(0);
+            }
+            if let Ok(f) = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&self.path)
+            {
+                self.file = f;
+            }
+            self.size = 0;
+        }
+        if self.file.write_all(data).is_ok() {
+            self.size += data.len() as u64;
+        }
+    }
+
+    /// Write the ring buffer's contents to the log (CONSOLE_LOG with `write_logfile`).
+    pub fn write_all_now(&mut self, data: &[u8]) {
+        self.write(data);
+    }
+}
+
+/// The monitor's side of the console: master fd, log, ring buffer, optional peer.
+pub struct Console {
+    /// The pty.
+    pub pty: Pty,
+    /// `lxc.console.logfile`.
+    pub log: Option<LogFile>,
+    /// `lxc.console.buffer.size`.
+    pub ring: Option<Ring>,
+    /// Where output is copied (foreground terminal or `lxc.console.path`), and input read from.
+    pub peer_out: Option<OwnedFd>,
+    /// Input source (the caller's stdin in the foreground).
+    pub peer_in: Option<OwnedFd>,
+}
+
+impl Console {
+    /// Allocate the console pty and open its log per `lxc.console.*`. None when
+    /// `lxc.console.path = none`.
+    pub fn setup(conf: &ConsoleConfig) -> Result<Option<Console>, ConsoleError> {
+        if conf.disabled() {
+            return Ok(None);
+        }
+        let pty = open_pty().map_err(|source| ConsoleError { what: "allocate pty", path: "/dev/ptmx".into(), source })?;
+        let log = match conf.logfile.as_deref() {
+            Some(p) if !p.is_empty() => Some(LogFile::open(Path::new(p), conf.log_size, conf.rotate)?),
+            _ => None,
+        };
+        let ring = (conf.buffer_size > 0).then(|| Ring::new(conf.buffer_size as usize));
+        let mut peer_out = None;
+        if let Some(p) = conf.path.as_deref().filter(|p| !p.is_empty()) {
+            match OpenOptions::new().read(true).write(true).custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY).open(p) {
+                Ok(f) => peer_out = Some(OwnedFd::from(f)),
+                Err(e) => warn!("lxc.console.path \"{p}\": {e}; console output goes only to the log"),
+            }
+        }
+        Ok(Some(Console { pty, log, ring, peer_out, peer_in: None }))
+    }
+
+    /// Read what is available on the master and distribute it. Returns false on EOF/EIO (the
+    /// slave side is closed by everyone; the console stays allocated).
+    pub fn pump_master(&mut self) -> bool {
+        let mut buf = [0u8; 4096];
+        let mut f = File::from(match self.pty.master.try_clone() {
+            Ok(fd) => fd,
+            Err(_) => return false,
+        });
+        match f.read(&mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                let data = &buf[..n];
+                if let Some(l) = self.log.as_mut() {
+                    l.write(data);
+                }
+                if let Some(r) = self.ring.as_mut() {
+                    r.write(data);
+                }
+                if let Some(p) = self.peer_out.as_ref() {
+                    let _ = rustix::io::write(p, data);
+                }
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Copy input from the peer to the master. Returns false on EOF of the peer.
+    pub fn pump_peer(&mut self) -> bool {
+        let Some(p) = self.peer_in.as_ref() else { return false };
+        let mut buf = [0u8; 1024];
+        match rustix::io::read(p, &mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                let _ = rustix::io::write(&self.pty.master, &buf[..n]);
+                true
+            }
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Raw fd of the master (for the poll set).
+    pub fn master_fd(&self) -> i32 {
+        self.pty.master.as_fd().as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_last_bytes_in_order() {
+        let mut r = Ring::new(8);
+        r.write(b"abc");
+        assert_eq!(r.contents(), b"abc");
+        r.write(b"defghij");
+        assert_eq!(r.contents(), b"cdefghij");
+        r.write(b"0123456789ABC");
+        assert_eq!(r.contents(), b"56789ABC");
+        r.clear();
+        assert!(r.contents().is_empty());
+    }
+
+    #[test]
+    fn log_rotates_at_limit() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("c.log");
+        let mut l = LogFile::open(&p, 8, true).expect("open");
+        l.write(b"12345");
+        l.write(b"6789");
+        assert_eq!(std::fs::read(&p).expect("read"), b"6789");
+        assert_eq!(std::fs::read(d.path().join("c.log.1")).expect("read"), b"12345");
+    }
+}
