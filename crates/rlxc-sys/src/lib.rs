@@ -15,6 +15,7 @@ pub mod memfd;
 pub mod mount;
 pub mod netlink;
 pub mod ns;
+pub mod ofd;
 pub mod personality;
 pub mod pidfd;
 pub mod process;
