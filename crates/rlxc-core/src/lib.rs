@@ -1,5 +1,15 @@
 //! liblxc in Rust: the container handle, start sequence, monitor, command protocol, attach,
 //! console, hooks, locks, states and logging.
+
+pub mod log;
+pub mod cgroups;
+pub mod console;
+pub mod hooks;
+pub mod idmap;
+pub mod mounts;
+pub mod network;
+pub mod paths;
+pub mod start;
 pub mod commands;
 pub mod lock;
 pub mod lxcpath;
