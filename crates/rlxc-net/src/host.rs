@@ -196,7 +196,11 @@ impl HostNet {
                     }
                 };
                 match nic.ty {
-                    NicType::Macvlan => h.create_macvlan(&name, parent.index, nic.macvlan_mode)?,
+                    NicType::Macvlan => {
+                        let mode =
+                            if nic.macvlan_mode == 0 { crate::spec::macvlan_mode::PRIVATE } else { nic.macvlan_mode };
+                        h.create_macvlan(&name, parent.index, mode)?
+                    }
                     NicType::Ipvlan => h.create_ipvlan(&name, parent.index, nic.ipvlan_mode, nic.ipvlan_isolation)?,
                     _ => h.create_vlan(&name, parent.index, nic.vlan_id)?,
                 }
@@ -206,7 +210,8 @@ impl HostNet {
             NicType::Phys => {
                 let link = need_link(&nic)?;
                 let l = h.require(link)?;
-                self.nics[i].phys = Some(PhysOrig { name: l.name.clone(), mtu: l.mtu, wiphy: wireless::wiphy_of(link) });
+                self.nics[i].phys =
+                    Some(PhysOrig { name: l.name.clone(), mtu: l.mtu, wiphy: wireless::wiphy_of(link) });
                 self.nics[i].dev = Some((l.name, l.index));
             }
             NicType::Empty | NicType::None => {}
@@ -327,7 +332,9 @@ impl HostNet {
     fn configure_inside(&mut self, i: usize, nic: &NicSpec, idx: i32, h: &mut Rtnl, c: &mut Rtnl) -> Result<()> {
         let target = match (&nic.name, nic.ty) {
             (Some(n), _) => n.clone(),
-            (None, NicType::Phys) => self.nics[i].phys.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "eth%d".into()),
+            (None, NicType::Phys) => {
+                self.nics[i].phys.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "eth%d".into())
+            }
             (None, _) => "eth%d".to_string(),
         };
         c.set_name(idx, &target)?;
@@ -433,7 +440,9 @@ impl HostNet {
                 }
             }
         };
-        let mut h = Rtnl::open()?;
+        // Always act in the namespace the devices were made in, whatever thread or namespace
+        // the guard is dropped from: indices mean nothing elsewhere.
+        let mut h = Rtnl::open_in(self.host_ns.as_fd())?;
         let mut c = match self.child_ns.as_ref() {
             Some(ns) => match Rtnl::open_in(ns.as_fd()) {
                 Ok(c) => Some(c),
@@ -447,7 +456,12 @@ impl HostNet {
         let nics = std::mem::take(&mut self.nics);
         for n in nics.iter().rev() {
             if n.up_ran {
-                keep(script::run(&self.ctx.name, self.ctx.hook_version, &n.spec, When::Down, n.host_name.as_deref()));
+                let run =
+                    || script::run(&self.ctx.name, self.ctx.hook_version, &n.spec, When::Down, n.host_name.as_deref());
+                keep(match rlxc_sys::netlink::with_netns(self.host_ns.as_fd(), run) {
+                    Ok(r) => r,
+                    Err(e) => Err(NetError::io("enter the host network namespace for script.down", e)),
+                });
             }
             for (idx, a) in &n.proxies {
                 keep(h.proxy_neigh(*idx, *a, false));

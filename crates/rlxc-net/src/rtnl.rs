@@ -215,7 +215,14 @@ impl Rtnl {
         self.ack(m, seq).map_err(|e| nl_err("delete", format!("link index {index}"), e))
     }
 
-    fn set_link(&mut self, index: i32, what: String, flags: u32, change: u32, build: impl FnOnce(&mut Msg)) -> Result<()> {
+    fn set_link(
+        &mut self,
+        index: i32,
+        what: String,
+        flags: u32,
+        change: u32,
+        build: impl FnOnce(&mut Msg),
+    ) -> Result<()> {
         let seq = self.next_seq();
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, seq);
         m.ifinfo(AF_UNSPEC, index, flags, change);
