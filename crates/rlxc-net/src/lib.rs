@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod host;
+pub mod iface;
 pub mod msg;
 pub mod query;
 pub mod rtnl;
