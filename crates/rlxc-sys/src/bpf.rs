@@ -200,4 +200,18 @@ mod tests {
         assert_eq!(i.src(), 1);
         assert_eq!(std::mem::size_of::<ProgAttachAttr>(), 32);
     }
+
+    #[test]
+    fn refused_program_carries_the_verifier_log() {
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        // r0 = 1 with no exit: the verifier refuses it and says why.
+        let bad = [BpfInsn::new(0xb7, 0, 0, 0, 1)];
+        let e = prog_load_cgroup_device(&bad).unwrap_err();
+        assert!(!e.log.is_empty(), "{e}");
+        assert!(e.to_string().contains("verifier log"), "{e}");
+        let good = [BpfInsn::new(0xb7, 0, 0, 0, 1), BpfInsn::new(0x95, 0, 0, 0, 0)];
+        assert!(prog_load_cgroup_device(&good).is_ok());
+    }
 }
