@@ -33,7 +33,8 @@ pub struct ContainerConfig {
     pub mount_auto: MountAuto,
     /// `lxc.autodev` (default true in LXC 4.0's code).
     pub autodev: bool,
-    /// `lxc.autodev.tmpfs.size`, bytes.
+    /// `lxc.autodev.tmpfs.size` in bytes; 0 = not set (the mount uses 500000, see
+    /// [`ContainerConfig::autodev_tmpfs_bytes`]).
     pub autodev_tmpfs_size: u64,
     /// `lxc.tty.max`, `lxc.tty.dir`.
     pub tty: TtyConfig,
@@ -65,7 +66,7 @@ pub struct ContainerConfig {
     pub log: LogConfig,
     /// `lxc.start.*`.
     pub start: StartConfig,
-    /// `lxc.group`, in order, without duplicates.
+    /// `lxc.group`, in order (LXC keeps duplicates).
     pub groups: Vec<String>,
     /// `lxc.monitor.*`.
     pub monitor: MonitorConfig,
@@ -108,7 +109,7 @@ impl Default for ContainerConfig {
             mount_entries: Vec::new(),
             mount_auto: MountAuto::default(),
             autodev: true,
-            autodev_tmpfs_size: DEFAULT_AUTODEV_TMPFS_SIZE,
+            autodev_tmpfs_size: 0,
             tty: TtyConfig::default(),
             pty_max: 0,
             console: ConsoleConfig::default(),
@@ -147,6 +148,15 @@ impl ContainerConfig {
     /// The commands of one hook kind, in order (empty when none).
     pub fn hooks_for(&self, kind: HookKind) -> &[String] {
         self.hooks.get(&kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The size of the `/dev` tmpfs to mount with `lxc.autodev` (default 500000 bytes).
+    pub fn autodev_tmpfs_bytes(&self) -> u64 {
+        if self.autodev_tmpfs_size > 0 {
+            self.autodev_tmpfs_size
+        } else {
+            DEFAULT_AUTODEV_TMPFS_SIZE
+        }
     }
 
     /// Whether the config maps user ids (an unprivileged container).
@@ -538,16 +548,13 @@ impl LogLevel {
         }
     }
 
-    /// Parse `0..8` or a name (case-insensitive; `WARNING` accepted as LXC does).
+    /// Parse `0..8` or a name (case-insensitive, as LXC's `lxc_log_priority_to_int`).
     pub fn parse(s: &str) -> Option<LogLevel> {
         let s = s.trim();
         if let Ok(n) = s.parse::<usize>() {
             return LogLevel::ALL.get(n).copied();
         }
         let up = s.to_ascii_uppercase();
-        if up == "WARNING" {
-            return Some(LogLevel::Warn);
-        }
         LogLevel::ALL.into_iter().find(|l| l.name() == up)
     }
 }

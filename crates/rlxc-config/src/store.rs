@@ -6,8 +6,10 @@ use std::path::PathBuf;
 /// The top-level file's lines (not those of included files), as LXC's `unexpanded_config`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Unexpanded {
-    /// Lines without their line terminator (x in hwaddr already replaced).
+    /// Lines without their `\n` (a `\r` of CRLF files stays; `x` in hwaddr already replaced).
     pub lines: Vec<String>,
+    /// The file's last line had no newline (kept so an unchanged file is written back as it was).
+    pub missing_final_newline: bool,
 }
 
 /// Where one item came from.
