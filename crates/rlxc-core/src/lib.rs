@@ -9,6 +9,7 @@ pub mod idmap;
 pub mod mounts;
 pub mod network;
 pub mod paths;
+pub mod security;
 pub mod start;
 pub mod commands;
 pub mod lock;

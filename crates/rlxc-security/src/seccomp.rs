@@ -267,6 +267,11 @@ impl CompiledFilter {
     }
 }
 
+/// The architecture of this host, for [`compile`].
+pub fn native_arch() -> ScmpArch {
+    ScmpArch::native()
+}
+
 /// Whether the calling thread already runs under a seccomp filter.
 pub fn already_filtered() -> bool {
     rlxc_sys::seccomp::seccomp_mode().map(|m| m != 0).unwrap_or(false)

@@ -36,9 +36,22 @@ pub struct CapSets {
 }
 
 /// Highest capability number the running kernel knows (`/proc/sys/kernel/cap_last_cap`).
+/// Without /proc (after pivot_root into a rootfs that has none yet) the bounding set is probed:
+/// `PR_CAPBSET_READ` fails with EINVAL past the last capability.
 pub fn cap_last_cap() -> io::Result<u32> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")?;
-    text.trim().parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad cap_last_cap"))
+    if let Ok(text) = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap") {
+        if let Ok(n) = text.trim().parse() {
+            return Ok(n);
+        }
+    }
+    let mut last = None;
+    for cap in 0..64u32 {
+        match bounding_has(cap) {
+            Ok(_) => last = Some(cap),
+            Err(_) => break,
+        }
+    }
+    last.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "cannot determine cap_last_cap"))
 }
 
 fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> io::Result<libc::c_int> {

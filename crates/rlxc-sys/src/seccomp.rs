@@ -2,7 +2,7 @@
 //! (sent to a notify proxy as part of LXC's message) and the current seccomp mode.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// `SECCOMP_GET_NOTIF_SIZES`.
 const SECCOMP_GET_NOTIF_SIZES: libc::c_long = 3;
@@ -53,6 +53,55 @@ pub fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     }
     // SAFETY: `r` is a fresh descriptor the kernel just created for us; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
+const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+/// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
+const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)` (kernels before 5.17 also accept the
+/// older `_IOR` number, tried second).
+const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+const SECCOMP_IOCTL_NOTIF_ID_VALID_OLD: libc::c_ulong = 0x8008_2102;
+
+fn ioctl_buf(fd: BorrowedFd<'_>, request: libc::c_ulong, buf: *mut libc::c_void) -> io::Result<()> {
+    // SAFETY: callers pass a buffer at least as large as the structure `request` encodes (checked
+    // against the kernel's notification sizes), valid for the duration of the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, buf) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Receive one notification into `buf` (raw `struct seccomp_notif`, zeroed here first as the
+/// kernel requires). `buf` must be at least `NotifSizes::seccomp_notif` bytes and 80 or more.
+pub fn notif_recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<()> {
+    if buf.len() < 80 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "seccomp_notif buffer too small"));
+    }
+    buf.fill(0);
+    ioctl_buf(fd, SECCOMP_IOCTL_NOTIF_RECV, buf.as_mut_ptr().cast())
+}
+
+/// Send a response (raw `struct seccomp_notif_resp`, at least 24 bytes).
+pub fn notif_send(fd: BorrowedFd<'_>, resp: &mut [u8]) -> io::Result<()> {
+    if resp.len() < 24 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "seccomp_notif_resp buffer too small"));
+    }
+    ioctl_buf(fd, SECCOMP_IOCTL_NOTIF_SEND, resp.as_mut_ptr().cast())
+}
+
+/// Whether notification `id` is still pending (the task has not died or been interrupted).
+pub fn notif_id_valid(fd: BorrowedFd<'_>, id: u64) -> io::Result<()> {
+    let mut id = id;
+    match ioctl_buf(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, (&mut id as *mut u64).cast()) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOTTY) => {
+            ioctl_buf(fd, SECCOMP_IOCTL_NOTIF_ID_VALID_OLD, (&mut id as *mut u64).cast())
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
