@@ -19,6 +19,8 @@ use rlxc_config::{ContainerConfig, Namespace};
 use tracing::info;
 
 pub use rlxc_net::host::RuntimeNic;
+/// Single-interface moves for `lxc-device` (`attach_interface`, `detach_interface`, `is_interface`).
+pub use rlxc_net::iface;
 pub use rlxc_net::{container_interfaces, container_ips, host_link_stats, IpFamily, Link, LinkStats, NetError};
 
 /// What the monitor holds for a running container's network (see [`rlxc_net::HostNet`]).

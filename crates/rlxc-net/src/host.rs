@@ -211,7 +211,7 @@ impl HostNet {
                 let link = need_link(&nic)?;
                 let l = h.require(link)?;
                 self.nics[i].phys =
-                    Some(PhysOrig { name: l.name.clone(), mtu: l.mtu, wiphy: wireless::wiphy_of(link) });
+                    Some(PhysOrig { name: l.name.clone(), mtu: l.mtu, wiphy: wireless::wiphy_of(None, l.index) });
                 self.nics[i].dev = Some((l.name, l.index));
             }
             NicType::Empty | NicType::None => {}

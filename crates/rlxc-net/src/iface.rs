@@ -33,7 +33,7 @@ pub fn attach_interface(pid: i32, name: &str, dst: Option<&str>) -> Result<()> {
     if l.is_up() {
         h.set_up(l.index, false)?;
     }
-    match wireless::wiphy_of(name) {
+    match wireless::wiphy_of(None, l.index) {
         Some(phy) => {
             wireless::move_wiphy(phy, None, ns.as_fd())?;
             if let Some(d) = dst.filter(|d| *d != name) {
@@ -58,10 +58,7 @@ pub fn detach_interface(pid: i32, name: &str, dst: Option<&str>) -> Result<()> {
     if l.is_up() {
         c.set_up(l.index, false)?;
     }
-    let wiphy = std::fs::read_to_string(format!("/proc/{pid}/root/sys/class/net/{name}/phy80211/index"))
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
-    match wiphy {
+    match wireless::wiphy_of(Some(ns.as_fd()), l.index) {
         Some(phy) => {
             wireless::move_wiphy(phy, Some(ns.as_fd()), own.as_fd())?;
             if let Some(d) = dst.filter(|d| *d != name) {
