@@ -14,6 +14,7 @@ pub mod keys;
 pub mod model;
 pub mod mount;
 pub mod net;
+pub mod seccomp;
 pub mod store;
 pub mod system;
 pub mod update;

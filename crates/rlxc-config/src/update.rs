@@ -43,7 +43,7 @@ fn split(line: &str) -> Option<(&str, &str, &str)> {
     if !body.starts_with("lxc.") {
         return None;
     }
-    let end = body.find(|c: char| c == '=' || c == ' ' || c == '\t').unwrap_or(body.len());
+    let end = body.find(['=', ' ', '\t']).unwrap_or(body.len());
     Some((&line[..start], &body[..end], &body[end..]))
 }
 
@@ -60,8 +60,7 @@ pub fn update_config_text(text: &str) -> String {
         .filter_map(|l| split(l))
         .filter(|(p, k, _)| *k == "lxc.rootfs.backend" && !p.contains('#'))
         .filter_map(|(_, _, r)| value_of(r))
-        .filter(|v| !v.is_empty())
-        .last()
+        .rfind(|v| !v.is_empty())
         .unwrap_or("dir")
         .to_string();
     let mut idx: i64 = -1;

@@ -1,6 +1,108 @@
-//! `rlxc config`: not implemented in rlxc yet.
+//! `rlxc config`: rlxc's own config front end (beyond LXC).
+//!
+//! - `rlxc config check [-s KEY=VAL]... FILE...`: validate without starting anything; exit 0
+//!   when every file is valid, else print the first error (with file:line) and exit 1.
+//! - `rlxc config get [-s KEY=VAL]... FILE KEY`: print what `get_config_item` would.
+//! - `rlxc config keys`: every supported key.
+//! - `rlxc config show [-s KEY=VAL]... FILE [--origin]`: the expanded config, one `key = value`
+//!   per item in reading order; `--origin` adds the file:line that set each.
 
-/// Entry point; `args` excludes the program name.
-pub fn main(_args: &[String]) -> i32 {
-    crate::not_implemented("rlxc config")
+use crate::args::{self, Opt};
+use rlxc_config::ContainerConfig;
+
+const OPTS: &[Opt] = &[Opt::arg('s', "define"), Opt::long_flag("origin")];
+
+fn usage() -> i32 {
+    eprintln!("usage: rlxc config check [-q] [-s KEY=VAL]... FILE...");
+    eprintln!("       rlxc config get [-s KEY=VAL]... FILE KEY");
+    eprintln!("       rlxc config keys");
+    eprintln!("       rlxc config show [-s KEY=VAL]... [--origin] FILE");
+    1
+}
+
+fn load(file: &str, defines: &[&str]) -> Result<ContainerConfig, rlxc_config::ConfigError> {
+    let mut c = ContainerConfig::load(file)?;
+    for d in defines {
+        c.apply_define(d)?;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Entry point; `args` excludes `rlxc config`.
+pub fn main(argv: &[String]) -> i32 {
+    let Some((cmd, rest)) = argv.split_first() else {
+        return usage();
+    };
+    let p = match args::parse(rest, OPTS, false) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rlxc config: {e}");
+            return 1;
+        }
+    };
+    if p.has("help") {
+        usage();
+        return 0;
+    }
+    let defines = p.values("define");
+    let pos: Vec<&str> = p.positional.iter().chain(p.trailing.iter()).map(String::as_str).collect();
+    match (cmd.as_str(), pos.as_slice()) {
+        ("check", files) if !files.is_empty() => {
+            for f in files {
+                match load(f, &defines) {
+                    Ok(_) => {
+                        if !p.has("quiet") {
+                            println!("{f}: ok");
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return 1;
+                    }
+                }
+            }
+            0
+        }
+        ("get", [file, key]) => match load(file, &defines).and_then(|c| c.get_item(key)) {
+            Ok(v) => {
+                print!("{v}");
+                if !v.is_empty() && !v.ends_with('\n') {
+                    println!();
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        },
+        ("keys", []) => {
+            for k in rlxc_config::keys::list_keys() {
+                println!("{k}");
+            }
+            0
+        }
+        ("show", [file]) => match load(file, &defines) {
+            Ok(c) => {
+                for o in c.origins() {
+                    if p.has("origin") {
+                        let at = match &o.file {
+                            Some(f) => format!("{}:{}", f.display(), o.line),
+                            None => "(define)".to_string(),
+                        };
+                        println!("{at}\t{} = {}", o.key, o.value);
+                    } else {
+                        println!("{} = {}", o.key, o.value);
+                    }
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        },
+        _ => usage(),
+    }
 }
