@@ -424,3 +424,43 @@ fn ipvlan_and_vlan() {
     drop(g);
     assert_eq!(ns.links(), before);
 }
+
+/// Wireless phys: the wiphy moves through nl80211 and comes back (mac80211_hwsim, in the VM).
+#[test]
+fn wireless_phys_moves_wiphy_and_returns() {
+    let t = "wireless_phys";
+    if !is_root() {
+        return skip(t, "needs root");
+    }
+    // Find a hwsim interface in our namespace; its phy moves into the test netns first.
+    let wlan = std::fs::read_dir("/sys/class/net")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|n| std::path::Path::new(&format!("/sys/class/net/{n}/phy80211/name")).exists())
+        })
+        .ok()
+        .flatten();
+    let Some(wlan) = wlan else {
+        return skip(t, "no wireless device (load mac80211_hwsim; run tests/vm/net.sh)");
+    };
+    let phy = std::fs::read_to_string(format!("/sys/class/net/{wlan}/phy80211/name")).unwrap_or_default();
+    let ns = TestNs::new("wl");
+    sh_ok(&["iw", "phy", phy.trim(), "set", "netns", "name", &ns.name]);
+    assert!(ns.links().contains(&wlan), "{wlan} not in the test netns");
+    let before = ns.links();
+    let ct = Contained::new();
+    let nic = NicSpec {
+        index: 0,
+        ty: NicType::Phys,
+        link: Some(wlan.clone()),
+        name: Some("wl7".into()),
+        ..NicSpec::default()
+    };
+    let mut g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!ns.links().contains(&wlan));
+    assert!(ct.ip("-o link show").contains("wl7"));
+    g.teardown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ns.links(), before);
+    // Deleting the test netns hands the wiphy back to the initial namespace.
+}
