@@ -5,6 +5,7 @@ pub mod autostart;
 pub mod cgroup;
 pub mod checkconfig;
 pub mod checkpoint;
+pub mod cmd_common;
 pub mod config;
 pub mod console;
 pub mod copy;

@@ -1,0 +1,191 @@
+//! Shared pieces of the command-protocol tools (lxc-info, lxc-ls, lxc-wait, lxc-freeze,
+//! lxc-unfreeze, lxc-monitor): common option handling, the container's state as LXC computes it,
+//! cgroup paths through the monitor, and a small reader for on-disk config values.
+
+use std::path::{Path, PathBuf};
+
+use rlxc_core::commands::client;
+use rlxc_core::state::State;
+
+use crate::args::{self, Opt, Parsed};
+
+/// What every tool gets after option parsing.
+pub struct Common {
+    pub name: Option<String>,
+    pub lxcpath: String,
+    pub parsed: Parsed,
+}
+
+/// Parse `args` with the tool's options plus the common ones; handle `--help`, `--usage`,
+/// `--version`, `-o`/`-l`/`-q`; take the name from `-n` or the first positional. `Err(code)`:
+/// exit with that code.
+pub fn parse(prog: &'static str, args: &[String], opts: &[Opt], help: &str, need_name: bool) -> Result<Common, i32> {
+    let parsed = match args::parse(args, opts, false) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{prog}: {e}");
+            eprintln!("{prog}: could not parse command line");
+            return Err(1);
+        }
+    };
+    if parsed.has("help") {
+        print!("Usage: {prog} {help}");
+        return Err(0);
+    }
+    if parsed.has("usage") {
+        println!("Usage: {prog} {}", help.lines().next().unwrap_or(""));
+        return Err(0);
+    }
+    if parsed.has("version") {
+        println!("{}", crate::VERSION);
+        return Err(0);
+    }
+    let mut name = parsed.value("name").map(str::to_string);
+    if name.is_none() && need_name {
+        name = parsed.positional.first().cloned();
+    }
+    if need_name && name.as_deref().unwrap_or("").is_empty() {
+        eprintln!("{prog}: missing container name, use --name option");
+        return Err(1);
+    }
+    let lxcpath = rlxc_core::lxcpath::resolve(parsed.value("lxcpath"));
+    rlxc_core::log::init(prog, parsed.has("quiet"));
+    if let Some(n) = &name {
+        rlxc_core::log::set_name(n);
+    }
+    if let Some(l) = parsed.value("logpriority") {
+        if let Some(level) = rlxc_config::LogLevel::parse(l) {
+            rlxc_core::log::set_cmdline_level(level);
+        }
+    }
+    if let Some(f) = parsed.value("logfile") {
+        if let Err(e) = rlxc_core::log::set_file(Path::new(f), true) {
+            eprintln!("{prog}: cannot open log file {f}: {e}");
+            return Err(1);
+        }
+    }
+    Ok(Common { name, lxcpath, parsed })
+}
+
+/// `<lxcpath>/<name>/config` exists (LXC's `is_defined`).
+pub fn is_defined(lxcpath: &str, name: &str) -> bool {
+    config_path(lxcpath, name).is_file()
+}
+
+/// `<lxcpath>/<name>/config`.
+pub fn config_path(lxcpath: &str, name: &str) -> PathBuf {
+    PathBuf::from(format!("{lxcpath}/{name}/config"))
+}
+
+/// The payload cgroup of `controller` (None: cgroup2), relative to its hierarchy's mount:
+/// GET_LIMIT_CGROUP first (where limits and stats live), GET_CGROUP for monitors that predate it.
+pub fn cgroup_path(name: &str, lxcpath: &str, controller: Option<&str>) -> Option<String> {
+    match client::get_limit_cgroup(name, lxcpath, controller) {
+        Ok(p) => Some(p),
+        Err(_) => client::get_cgroup(name, lxcpath, controller).ok(),
+    }
+}
+
+/// The state as LXC's `lxc_getstate` reports it: the monitor's state, except that a v1
+/// freezer cgroup reading FROZEN or FREEZING wins (a freeze done behind the monitor's back).
+pub fn container_state(name: &str, lxcpath: &str) -> Result<State, client_error::CmdError> {
+    let st = client::get_state(name, lxcpath)?;
+    if st != State::Running {
+        return Ok(st);
+    }
+    if let Some(f) = v1_freezer_state(name, lxcpath) {
+        return Ok(f);
+    }
+    Ok(st)
+}
+
+/// Re-export so callers name one error type.
+pub mod client_error {
+    pub use rlxc_core::commands::CmdError;
+}
+
+fn v1_freezer_state(name: &str, lxcpath: &str) -> Option<State> {
+    let layout = rlxc_cgroup::Layout::detect().ok()?;
+    let h = layout.v1_for("freezer")?;
+    let rel = cgroup_path(name, lxcpath, Some("freezer"))?;
+    let text = std::fs::read_to_string(h.dir_of(&rel).join("freezer.state")).ok()?;
+    match text.trim() {
+        "FROZEN" => Some(State::Frozen),
+        "FREEZING" => Some(State::Freezing),
+        _ => None,
+    }
+}
+
+/// On-disk config values, read the way `get_config_item` reports them. Includes
+/// (`lxc.include` of files and directories of `*.conf`) are followed.
+///
+/// This is a reader for the few keys the listing tools need; the full key table lives in
+/// rlxc-config.
+#[derive(Debug, Default, Clone)]
+pub struct RawConfig {
+    pub items: Vec<(String, String)>,
+}
+
+impl RawConfig {
+    /// Load a container's config; a missing file is an empty config.
+    pub fn load(path: &Path) -> RawConfig {
+        let mut c = RawConfig::default();
+        c.read(path, 0);
+        c
+    }
+
+    fn read(&mut self, path: &Path, depth: u32) {
+        if depth > 16 {
+            return;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else { return };
+        for line in text.lines() {
+            let l = line.trim_start();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let Some((k, v)) = l.split_once('=') else { continue };
+            let k = k.trim().to_string();
+            let mut v = v.trim();
+            if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+            {
+                v = &v[1..v.len() - 1];
+            }
+            if k == "lxc.include" {
+                let p = Path::new(v);
+                if p.is_dir() {
+                    let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                        .map(|rd| {
+                            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                                .filter(|f| f.extension().is_some_and(|x| x == "conf"))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    files.sort();
+                    for f in files {
+                        self.read(&f, depth + 1);
+                    }
+                } else {
+                    self.read(p, depth + 1);
+                }
+                continue;
+            }
+            if v.is_empty() {
+                // An empty value clears list keys (LXC's clear semantics).
+                self.items.retain(|(ik, _)| ik != &k);
+                continue;
+            }
+            self.items.push((k, v.to_string()));
+        }
+    }
+
+    /// The last value of a single-valued key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.items.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a list key, in order.
+    pub fn get_all(&self, key: &str) -> Vec<&str> {
+        self.items.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+}
