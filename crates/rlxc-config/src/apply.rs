@@ -488,7 +488,12 @@ impl ContainerConfig {
             "lxc.rootfs.path" => s(&self.rootfs.location),
             "lxc.seccomp.allow_nesting" => b(self.seccomp.allow_nesting),
             "lxc.seccomp.notify.cookie" => s(&self.seccomp.notify_cookie),
-            "lxc.seccomp.notify.proxy" => s(&self.seccomp.notify_proxy),
+            // LXC prints the socket path: without `unix:`, and without the `@` of abstract names.
+            "lxc.seccomp.notify.proxy" => {
+                let p = self.seccomp.notify_proxy.as_deref().unwrap_or("");
+                let p = p.strip_prefix("unix:").unwrap_or(p);
+                p.strip_prefix('@').unwrap_or(p).to_string()
+            }
             "lxc.seccomp.profile" => s(&self.seccomp.profile),
             "lxc.selinux.context.keyring" => s(&self.selinux.context_keyring),
             "lxc.selinux.context" => s(&self.selinux.context),

@@ -387,7 +387,13 @@ pub fn parse_policy(text: &str) -> Result<SeccompPolicy, SeccompParseError> {
             let Some(nr) = num.parse::<u32>().ok() else {
                 return err(n, format!("version 1 policies list syscall numbers, found \"{l}\""));
             };
-            rules.push(Rule { line: n, arch: ArchSection::All, syscall: SyscallRef::Number(nr), action: Action::Allow, args: vec![] });
+            rules.push(Rule {
+                line: n,
+                arch: ArchSection::All,
+                syscall: SyscallRef::Number(nr),
+                action: Action::Allow,
+                args: vec![],
+            });
         }
         return Ok(SeccompPolicy {
             version,
@@ -474,20 +480,22 @@ mod tests {
     fn version_1_is_an_allowlist_of_numbers() {
         let p = parse_policy("1\nwhitelist\n0\n1\n# c\n\n60\n").unwrap();
         assert_eq!(p.default_action, Action::Kill);
-        assert_eq!(p.rules.iter().map(|r| r.syscall.clone()).collect::<Vec<_>>(), vec![
-            SyscallRef::Number(0),
-            SyscallRef::Number(1),
-            SyscallRef::Number(60)
-        ]);
+        assert_eq!(
+            p.rules.iter().map(|r| r.syscall.clone()).collect::<Vec<_>>(),
+            vec![SyscallRef::Number(0), SyscallRef::Number(1), SyscallRef::Number(60)]
+        );
         assert!(parse_policy("1\nblacklist\n").is_err());
         assert_eq!(parse_policy("1\nwhitelist\nread\n").unwrap_err().line, 3);
     }
 
     #[test]
     fn list_words_and_default_actions() {
-        for (word, kind) in
-            [("whitelist", ListKind::Allow), ("allowlist", ListKind::Allow), ("blacklist", ListKind::Deny), ("denylist", ListKind::Deny)]
-        {
+        for (word, kind) in [
+            ("whitelist", ListKind::Allow),
+            ("allowlist", ListKind::Allow),
+            ("blacklist", ListKind::Deny),
+            ("denylist", ListKind::Deny),
+        ] {
             let p = parse_policy(&format!("2\n{word}\n")).unwrap();
             assert_eq!(p.list, kind);
         }
@@ -503,17 +511,21 @@ mod tests {
 
     #[test]
     fn every_action() {
-        let p = parse_policy("2\nblacklist\na kill\nb allow\nc trap\nd errno 0\ne log\nf notify\ng errno 4095\n").unwrap();
+        let p =
+            parse_policy("2\nblacklist\na kill\nb allow\nc trap\nd errno 0\ne log\nf notify\ng errno 4095\n").unwrap();
         let acts: Vec<Action> = p.rules.iter().map(|r| r.action).collect();
-        assert_eq!(acts, vec![
-            Action::Kill,
-            Action::Allow,
-            Action::Trap,
-            Action::Errno(0),
-            Action::Log,
-            Action::Notify,
-            Action::Errno(4095)
-        ]);
+        assert_eq!(
+            acts,
+            vec![
+                Action::Kill,
+                Action::Allow,
+                Action::Trap,
+                Action::Errno(0),
+                Action::Log,
+                Action::Notify,
+                Action::Errno(4095)
+            ]
+        );
         assert_eq!(parse_policy("2\nblacklist\na errno\n").unwrap_err().line, 3);
         assert!(parse_policy("2\nblacklist\na errno -1\n").is_err());
         assert!(parse_policy("2\nblacklist\na frobnicate\n").is_err());
@@ -537,7 +549,10 @@ mod tests {
             "2\nblacklist\nclone errno 1 [0,0x10000000,SCMP_CMP_MASKED_EQ,0x10000000]\nioctl errno 1 [1,0x5412,==] [0, 3 , <=]\n",
         )
         .unwrap();
-        assert_eq!(p.rules[0].args, vec![ArgCmp { index: 0, op: CmpOp::MaskedEq, value: 0x1000_0000, mask: 0x1000_0000 }]);
+        assert_eq!(
+            p.rules[0].args,
+            vec![ArgCmp { index: 0, op: CmpOp::MaskedEq, value: 0x1000_0000, mask: 0x1000_0000 }]
+        );
         assert_eq!(p.rules[1].args.len(), 2);
         assert_eq!(p.rules[1].args[1], ArgCmp { index: 0, op: CmpOp::Le, value: 3, mask: 0 });
         assert!(parse_policy("2\nblacklist\nx errno 1 [6,0,==]\n").is_err());
