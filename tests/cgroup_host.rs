@@ -3,119 +3,15 @@
 //! enforces, freezer (v1 and cgroup2), eBPF device programs, delegation, attach leaf, stats, and
 //! that every cgroup made is removed.
 
-use rlxc_cgroup::devices::rule::{parse_rule, DeviceRules};
+use rlxc_cgroup::devices::rule::parse_rule;
 use rlxc_cgroup::devices::BpfDevices;
 use rlxc_cgroup::{CgroupSpec, Cgroups, Layout, LayoutKind, Role};
 use rlxc_suite::*;
-use std::io::{Read, Write};
+
+mod cgroup_common;
+use cgroup_common::*;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
-fn name(tag: &str) -> String {
-    format!("rlxct-{tag}-{}", std::process::id())
-}
-
-fn spec(tag: &str) -> CgroupSpec {
-    CgroupSpec { name: name(tag), ..Default::default() }
-}
-
-/// Every directory under the cgroup mounts whose name contains `needle`.
-fn cgroups_named(needle: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    fn walk(d: &std::path::Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
-        if depth > 6 {
-            return;
-        }
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                if e.file_name().to_string_lossy().contains(needle) {
-                    out.push(e.path());
-                }
-                walk(&e.path(), needle, depth + 1, out);
-            }
-        }
-    }
-    walk(std::path::Path::new("/sys/fs/cgroup"), needle, 0, &mut out);
-    out
-}
-
-/// A shell that waits for one line on stdin before running `script`, so it can be moved into a
-/// cgroup first. Killed on drop.
-struct Gated {
-    child: Child,
-}
-
-impl Gated {
-    fn new(script: &str) -> Gated {
-        let child = Command::new("sh")
-            .args(["-c", &format!("read _x; {script}")])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sh");
-        Gated { child }
-    }
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-    /// Release the script and wait for it; (exit code or -signal, stdout, stderr).
-    fn run(mut self) -> (i32, String, String) {
-        if let Some(mut i) = self.child.stdin.take() {
-            let _ = i.write_all(b"go\n");
-        }
-        let mut out = String::new();
-        let mut err = String::new();
-        if let Some(mut o) = self.child.stdout.take() {
-            let _ = o.read_to_string(&mut out);
-        }
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        let st = self.child.wait().expect("wait");
-        use std::os::unix::process::ExitStatusExt;
-        let code = st.code().unwrap_or_else(|| -st.signal().unwrap_or(0));
-        (code, out, err)
-    }
-    fn release(&mut self) {
-        if let Some(mut i) = self.child.stdin.take() {
-            let _ = i.write_all(b"go\n");
-        }
-    }
-}
-
-impl Drop for Gated {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Cgroups that are destroyed (and checked gone) at the end, also on panic.
-struct Guard {
-    cg: Cgroups,
-    needle: String,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.cg.destroy();
-        if !std::thread::panicking() {
-            let left = cgroups_named(&self.needle);
-            assert!(left.is_empty(), "cgroups left behind: {left:?}");
-        }
-    }
-}
-
-fn make(s: CgroupSpec) -> Guard {
-    let needle = s.name.clone();
-    let mut cg = Cgroups::new(s).expect("layout");
-    cg.create(Role::Monitor).expect("monitor cgroup");
-    cg.create(Role::Payload).expect("payload cgroup");
-    Guard { cg, needle }
-}
+use std::process::Command;
 
 #[test]
 fn layout_is_detected() {
@@ -196,7 +92,7 @@ fn v1_pids_max_stops_a_fork_bomb() {
     g.cg.apply_limits().expect("limits");
     assert_eq!(g.cg.get("pids.max").unwrap().trim(), "5");
     let sh = Gated::new(
-        "n=0; while [ $n -lt 20 ]; do sleep 30 & n=$((n+1)); done; echo spawned; kill $(jobs -p) 2>/dev/null; wait",
+        "n=0; while [ $n -lt 20 ]; do sleep 30 >/dev/null 2>&1 & n=$((n+1)); done; echo spawned; kill $(jobs -p) 2>/dev/null; wait",
     );
     g.cg.enter(Role::Payload, sh.pid()).unwrap();
     let (_code, _out, err) = sh.run();
@@ -242,11 +138,6 @@ fn v2_key_without_controller_fails_clearly() {
     assert!(e.contains("lxc.cgroup2.memory.max") && e.contains("\"memory\"") && e.contains("subtree_control"), "{e}");
 }
 
-fn proc_state(pid: i32) -> char {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()).unwrap_or('?')
-}
-
 #[test]
 fn freezer_freezes_and_thaws() {
     if !require_root("freezer_freezes_and_thaws") {
@@ -258,10 +149,16 @@ fn freezer_freezes_and_thaws() {
     sh.release();
     g.cg.freeze(10_000).expect("freeze");
     match g.cg.freezer_kind().unwrap() {
-        rlxc_cgroup::freezer::FreezerKind::V1 => assert_eq!(g.cg.get("freezer.state").unwrap().trim(), "FROZEN"),
-        rlxc_cgroup::freezer::FreezerKind::V2 => assert!(g.cg.get("cgroup.events").unwrap().contains("frozen 1")),
+        rlxc_cgroup::freezer::FreezerKind::V1 => {
+            assert_eq!(g.cg.get("freezer.state").unwrap().trim(), "FROZEN");
+            assert_eq!(proc_state(sh.pid()), 'D', "a v1-frozen task sleeps in the freezer");
+        }
+        rlxc_cgroup::freezer::FreezerKind::V2 => {
+            assert!(g.cg.get("cgroup.events").unwrap().contains("frozen 1"));
+            let st = std::fs::read_to_string(format!("/proc/{}/status", sh.pid())).unwrap_or_default();
+            assert!(!st.contains("State:\tR"), "a frozen task does not run: {st}");
+        }
     }
-    assert_eq!(proc_state(sh.pid()), 'D', "a frozen task sleeps in the freezer");
     g.cg.unfreeze(10_000).expect("thaw");
     assert_ne!(proc_state(sh.pid()), 'D');
 }
@@ -286,17 +183,6 @@ fn cgroup2_freeze_works_on_the_unified_tree() {
     rlxc_cgroup::freezer::set_v2(d, false, 10_000).expect("cgroup2 thaw");
     assert!(d.read("cgroup.events").unwrap().contains("frozen 0"));
 }
-
-fn rules(lines: &[(&str, bool)]) -> DeviceRules {
-    let mut r = DeviceRules::new();
-    for (v, a) in lines {
-        r.add(parse_rule(v, *a).unwrap());
-    }
-    r
-}
-
-const DEV_SCRIPT: &str = "if head -c1 /dev/null; then echo null-ok; else echo null-denied; fi; \
-     if head -c1 /dev/zero >/dev/null; then echo zero-ok; else echo zero-denied; fi";
 
 #[test]
 fn ebpf_device_program_denies_and_allows() {
@@ -435,6 +321,7 @@ fn monitor_leaves_and_removes_its_own_cgroup() {
     let st = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "monitor_helper_process", "--nocapture", "--test-threads=1"])
         .env("RLXC_CG_MONITOR_HELPER", &n)
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(st.success());

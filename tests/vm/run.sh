@@ -1,4 +1,43 @@
 #!/usr/bin/env bash
-# The pure-cgroup2 / AppArmor part of the suite, run inside ../shared/tools/vm-run.
+# The pure-cgroup2 / AppArmor part of the suite, run inside ../shared/tools/vm-run (a Debian
+# bookworm VM with every cgroup2 controller and AppArmor). The test binaries are built here on
+# the host (debug, shared into the guest through 9p) and run in ONE boot, serially (the VM is
+# emulated and slow). Add an integration test target to VM_TESTS to run it there too.
+#
+#   tests/vm/run.sh                 build + run every target in VM_TESTS in the VM
+#   VM_TESTS="cgroup_v2" tests/vm/run.sh
+#   VM_FILTER=freeze tests/vm/run.sh   only tests whose name contains "freeze"
 set -euo pipefail
-echo "vm-check: no VM tests yet"
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+VM_RUN=${VM_RUN:-$ROOT/../shared/tools/vm-run}
+VM_TESTS=${VM_TESTS:-cgroup_v2}
+VM_FILTER=${VM_FILTER:-}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+
+args=()
+for t in $VM_TESTS; do args+=(--test "$t"); done
+# Unit tests of the eBPF wrappers run against the guest's kernel too.
+json=$(cargo test --no-run -p rlxc-suite "${args[@]}" --message-format=json 2>/dev/null)
+sysjson=$(cargo test --no-run -p rlxc-sys --lib --message-format=json 2>/dev/null)
+bins=$(printf '%s\n%s\n' "$json" "$sysjson" | grep -o '"executable":"[^"]*"' | sed 's/"executable":"//; s/"$//' | sort -u)
+if [ -z "$bins" ]; then
+    echo "vm-check: no test binaries built (cargo test --no-run failed?)" >&2
+    exit 1
+fi
+
+script=$(mktemp "$ROOT/target/vm-check.XXXXXX.sh")
+trap 'rm -f "$script"' EXIT
+{
+    echo 'set -u; rc=0; cd '"$ROOT"
+    echo 'echo "vm-check: kernel $(uname -r), cgroup: $(stat -fc %T /sys/fs/cgroup)"'
+    for b in $bins; do
+        case "$b" in
+        */rlxc_sys-*) echo "echo '=== $(basename "$b") (bpf)'; $b bpf --test-threads=1 || rc=1" ;;
+        *) echo "echo '=== $(basename "$b")'; $b --test-threads=1 $VM_FILTER || rc=1" ;;
+        esac
+    done
+    echo 'exit $rc'
+} >"$script"
+echo "vm-check: running $(echo "$bins" | wc -w) test binaries in the VM"
+exec "$VM_RUN" --timeout "$VM_TIMEOUT" -e CI -e RUST_BACKTRACE -- bash "$script"

@@ -28,23 +28,13 @@ use tracing::{info, warn};
 /// Result of the cgroup API.
 pub type Result<T> = std::result::Result<T, CgroupError>;
 
-/// `lxc.cgroup.pattern` and `lxc.cgroup.use` from the system config (`/etc/lxc/lxc.conf` for
-/// root; `RLXC_LXC_CONF` overrides the path). Missing file = defaults (no pattern, all).
+/// `lxc.cgroup.pattern` and `lxc.cgroup.use` from the system config (`lxc.conf`, found as
+/// [`crate::lxcpath::system_config_path`] says). Unset = no pattern, every controller.
 pub fn system_cgroup_settings() -> (Option<String>, Vec<String>) {
-    let path = std::env::var("RLXC_LXC_CONF").unwrap_or_else(|_| "/etc/lxc/lxc.conf".to_string());
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut pattern = None;
-    let mut use_list = Vec::new();
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else { continue };
-        match k.trim() {
-            "lxc.cgroup.pattern" => pattern = Some(v.trim().to_string()).filter(|s| !s.is_empty()),
-            "lxc.cgroup.use" => {
-                use_list = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-            }
-            _ => {}
-        }
-    }
+    let pattern = crate::lxcpath::system_config_value("lxc.cgroup.pattern").filter(|s| !s.is_empty());
+    let use_list = crate::lxcpath::system_config_value("lxc.cgroup.use")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
     (pattern, use_list)
 }
 
@@ -204,6 +194,25 @@ impl ContainerCgroups {
         rules.add(rule);
         self.devices = Some(BpfDevices::attach(&d.path, d.fd.as_fd(), rules)?);
         Ok(())
+    }
+
+    /// ADD_BPF_DEVICE_CGROUP (command 14) for the monitor's `CommandHandler::add_bpf_device`:
+    /// decode LXC's `struct device_item`, merge it and swap the program. Errors are errnos for
+    /// the reply (EINVAL bad item, EOPNOTSUPP/EPERM when the kernel refuses).
+    pub fn add_device_item(&mut self, d: &crate::commands::wire::DeviceItem) -> std::result::Result<(), i32> {
+        let rule = device_item_to_rule(d.kind, d.major, d.minor, &d.access_str(), d.allow != 0, d.global_rule)
+            .map_err(|e| {
+                warn!("ADD_BPF_DEVICE_CGROUP: {e}");
+                libc::EINVAL
+            })?;
+        self.add_device_rule(rule).map_err(|e| {
+            warn!("ADD_BPF_DEVICE_CGROUP: {e}");
+            match e {
+                CgroupError::MissingController { .. } => libc::EOPNOTSUPP,
+                CgroupError::Bpf { msg, .. } if msg.contains("not permitted") => libc::EPERM,
+                _ => libc::EINVAL,
+            }
+        })
     }
 
     /// The device rules currently enforced by the eBPF program (`lxc-cgroup NAME devices.list`).
