@@ -15,3 +15,5 @@ pub mod commands;
 pub mod lock;
 pub mod lxcpath;
 pub mod state;
+pub mod attach;
+pub mod terminal;
