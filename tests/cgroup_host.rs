@@ -331,3 +331,32 @@ fn monitor_leaves_and_removes_its_own_cgroup() {
         now.cgroups.difference(&before.cgroups).filter(|c| c.contains(&n) || c.ends_with("lxc.pivot")).collect();
     assert!(new.is_empty(), "left: {new:?}");
 }
+
+#[test]
+fn relative_stays_below_the_callers_cgroup() {
+    if !require_root("relative_stays_below_the_callers_cgroup") {
+        return;
+    }
+    let l = Layout::detect().unwrap();
+    let mut s = spec("rel");
+    s.relative = true;
+    let g = make(s);
+    for (i, h) in l.hierarchies.iter().enumerate() {
+        let own = rlxc_cgroup::layout::strip_init_scope(&h.self_cgroup);
+        let p = &g.cg.created(Role::Payload).unwrap().cgpaths[i];
+        let want = format!("{}/lxc.payload.{}", own.trim_end_matches('/'), name("rel"));
+        assert_eq!(p, &want, "hierarchy {}", h.label());
+    }
+}
+
+#[test]
+fn system_pattern_names_monitor_and_payload() {
+    if !require_root("system_pattern_names_monitor_and_payload") {
+        return;
+    }
+    let mut s = spec("pat");
+    s.pattern = Some(format!("{}-p/%n", name("pat")));
+    let g = make(s);
+    assert_eq!(g.cg.created(Role::Payload).unwrap().rel, format!("{}-p/{}/payload", name("pat"), name("pat")));
+    assert_eq!(g.cg.created(Role::Monitor).unwrap().rel, format!("{}-p/{}/monitor", name("pat"), name("pat")));
+}
