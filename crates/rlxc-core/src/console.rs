@@ -151,6 +151,9 @@ pub struct Console {
     pub peer_out: Option<OwnedFd>,
     /// Input source (the caller's stdin in the foreground).
     pub peer_in: Option<OwnedFd>,
+    /// The monitor keeps the slave open too, so the master never sees a hang-up while init
+    /// reopens its console (LXC keeps `terminal->pty` for the same reason).
+    pub slave_keep: Option<File>,
 }
 
 impl Console {
@@ -173,7 +176,13 @@ impl Console {
                 Err(e) => warn!("lxc.console.path \"{p}\": {e}; console output goes only to the log"),
             }
         }
-        Ok(Some(Console { pty, log, ring, peer_out, peer_in: None }))
+        let slave_keep = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(&pty.slave_path)
+            .ok();
+        Ok(Some(Console { pty, log, ring, peer_out, peer_in: None, slave_keep }))
     }
 
     /// Read what is available on the master and distribute it. Returns false on EOF/EIO (the

@@ -218,6 +218,12 @@ pub fn has_file() -> bool {
     with_state(|s| s.file.is_some())
 }
 
+/// The raw fd of the open log file (kept open when the monitor closes inherited fds).
+pub fn file_fd() -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    with_state(|s| s.file.as_ref().map(|f| f.as_raw_fd()))
+}
+
 /// Stop copying errors to stderr (the daemonized monitor has no terminal).
 pub fn disable_stderr() {
     with_state(|s| s.stderr = false);

@@ -334,3 +334,17 @@ pub fn set_process_title(title: &str) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// prlimit(2) on another process (`lxc.prlimit.*`, applied by the monitor to init).
+pub fn prlimit(pid: i32, resource: u32, soft: u64, hard: u64) -> io::Result<()> {
+    let new = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: `new` is a valid rlimit64; the old-limit pointer may be null.
+    let r = unsafe { libc::prlimit64(pid, resource as _, &new, std::ptr::null_mut()) };
+    cvt(r).map(drop)
+}
+
+/// Whether fd refers to a terminal.
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: integer-only call.
+    unsafe { libc::isatty(fd) == 1 }
+}

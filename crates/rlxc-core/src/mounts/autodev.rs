@@ -24,6 +24,8 @@ fn step(root: &Root, target: &str) -> impl FnOnce(std::io::Error) -> MountError 
 /// `dev/mqueue` (LXC's `mount_autodev`).
 pub fn mount_dev_tmpfs(root: &Root, size: u64) -> Result<(), MountError> {
     let fd = root.mkdir_p(Path::new("dev"), 0o755).map_err(step(root, "dev"))?;
+    // LXC: 0 (unset or unparsable) means the default 500000 bytes.
+    let size = if size == 0 { rlxc_config::DEFAULT_AUTODEV_TMPFS_SIZE } else { size };
     let opts = format!("size={size},mode=755");
     mount(Some("none"), &fd_path(fd.as_fd()), Some("tmpfs"), libc::MS_NOSUID as u64 | libc::MS_NOEXEC as u64 | libc::MS_STRICTATIME as u64, Some(&opts))
         .map_err(step(root, "mount tmpfs on dev"))?;

@@ -125,6 +125,16 @@ fn mount_entry_inner(root: Option<&Root>, e: &MountEntry) -> Result<(), MountErr
     let fstype = (!e.fstype.is_empty() && e.fstype != "none" || !is_bind).then_some(e.fstype.as_str());
     debug!("mounting \"{}\" on \"{}\" type \"{}\" (entry \"{}\")", source, e.target, e.fstype, e.raw);
     mount(Some(&source), &target, fstype, opts.flags & !MS_REMOUNT, data).map_err(err(e, "mount"))?;
+    // The fd still names the directory under the new mount: resolve again to reach the mount
+    // itself for the remount and propagation changes.
+    let after_fd = match root {
+        Some(r) => Some(r.resolve(Path::new(&e.target)).map_err(err(e, "resolve the new mount"))?),
+        None => None,
+    };
+    let target: PathBuf = match after_fd.as_ref() {
+        Some(fd) => fd_path(fd.as_fd()),
+        None => PathBuf::from(&e.target),
+    };
     // Bind mounts ignore most flags on creation: apply them by a remount, as LXC does.
     if is_bind && (opts.flags & !(MS_BIND | MS_REC)) != 0 {
         let f = MS_BIND | MS_REMOUNT | (opts.flags & !MS_REC);

@@ -1,6 +1,81 @@
-//! `lxc-create`: not implemented in rlxc yet.
+//! `lxc-create`: make a container (config, rootfs through the storage backend, template).
+
+use std::path::PathBuf;
+
+use rlxc_core::container::{Container, CreateOptions};
+
+use super::start::parse_cli;
+use crate::args::Opt;
+
+const OPTS: &[Opt] = &[
+    Opt::arg('t', "template"),
+    Opt::arg('f', "config"),
+    Opt::arg('B', "bdev"),
+    Opt::long_arg("dir"),
+    Opt::long_arg("lvname"),
+    Opt::long_arg("vgname"),
+    Opt::long_arg("thinpool"),
+    Opt::long_arg("rbdname"),
+    Opt::long_arg("rbdpool"),
+    Opt::long_arg("zfsroot"),
+    Opt::long_arg("fstype"),
+    Opt::long_arg("fssize"),
+];
+
+const HELP: &str = "--name=NAME --template=TEMPLATE [OPTION...] [-- template-options]
+
+lxc-create creates a container
+
+Options :
+  -n, --name=NAME               NAME of the container
+  -f, --config=CONFIG           Initial configuration file
+  -t, --template=TEMPLATE       Template to use to setup container
+  -B, --bdev=BDEV               Backing store type to use (rlxc: dir)
+      --dir=DIR                 Place rootfs directory under DIR
+";
 
 /// Entry point; `args` excludes the program name.
-pub fn main(_args: &[String]) -> i32 {
-    crate::not_implemented("lxc-create")
+pub fn main(args: &[String]) -> i32 {
+    let cli = match parse_cli("lxc-create", args, OPTS, HELP, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let prog = cli.prog;
+    let p = &cli.parsed;
+    if p.value("template").is_none() && !p.trailing.is_empty() {
+        eprintln!("{prog}: template arguments given without a template (-t)");
+    }
+    if p.value("template").is_none() {
+        eprintln!("{prog}: {}: A container without a template was requested; creating a config only", cli.name);
+    }
+    if let Err(e) = std::fs::create_dir_all(&cli.lxcpath) {
+        eprintln!("{prog}: {}: cannot create lxcpath {}: {e}", cli.name, cli.lxcpath);
+        return 1;
+    }
+    let mut c = match Container::new(&cli.name, &cli.lxcpath, None) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{prog}: {}: {e}", cli.name);
+            return 1;
+        }
+    };
+    if c.is_defined() {
+        eprintln!("{prog}: {}: Container already exists", cli.name);
+        return 1;
+    }
+    let o = CreateOptions {
+        template: p.value("template").map(str::to_string),
+        config_file: p.value("config").map(PathBuf::from),
+        bdev: p.value("bdev").map(str::to_string),
+        dir: p.value("dir").map(PathBuf::from),
+        template_args: p.trailing.clone(),
+    };
+    match c.create(&o) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{prog}: {}: {e}", cli.name);
+            eprintln!("{prog}: {}: Failed to create container {}", cli.name, cli.name);
+            1
+        }
+    }
 }

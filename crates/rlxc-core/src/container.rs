@@ -1,0 +1,459 @@
+//! The container handle (LXC's `struct lxc_container`): name, lxcpath, loaded config, and the
+//! lifecycle operations create / start / shutdown / stop / reboot / destroy.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rlxc_config::{ContainerConfig, HookKind};
+use tracing::{info, warn};
+
+use crate::commands::client;
+use crate::commands::CmdError;
+use crate::paths;
+use crate::start::{self, StartError, StartOptions, Target};
+use crate::state::State;
+
+/// A lifecycle error with the container it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// No `<lxcpath>/<name>/config`.
+    #[error("container \"{0}\" is not defined")]
+    NotDefined(String),
+    /// The name is not usable.
+    #[error("invalid container name \"{0}\"")]
+    BadName(String),
+    /// Already exists (create).
+    #[error("container \"{0}\" already exists")]
+    Exists(String),
+    /// Must be stopped first.
+    #[error("container \"{0}\" is running")]
+    Running(String),
+    /// Not running (stop, shutdown).
+    #[error("container \"{0}\" is not running")]
+    NotRunning(String),
+    /// The config could not be read or a key was rejected.
+    #[error("{0}")]
+    Config(String),
+    /// A start failure.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Talking to the monitor failed.
+    #[error(transparent)]
+    Command(#[from] CmdError),
+    /// Create failed.
+    #[error("{0}")]
+    Create(String),
+    /// A file operation failed.
+    #[error("{what} \"{}\": {source}", path.display())]
+    Io {
+        /// What we tried.
+        what: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Load a config file into the typed model.
+pub fn load_config(path: &Path) -> Result<ContainerConfig, String> {
+    ContainerConfig::load(path).map_err(|e| e.to_string())
+}
+
+/// Set one item (`-s KEY=VAL`, create's merged settings).
+pub fn set_config_item(conf: &mut ContainerConfig, key: &str, value: &str) -> Result<(), String> {
+    conf.set_item(key, value).map_err(|e| e.to_string())
+}
+
+/// One item as `get_config_item` prints it (GET_CONFIG_ITEM, `lxc-info -c`).
+pub fn config_item(conf: &ContainerConfig, key: &str) -> Option<String> {
+    conf.get_item(key).ok()
+}
+
+/// A container in an lxcpath.
+pub struct Container {
+    /// Name.
+    pub name: String,
+    /// lxcpath as given.
+    pub lxcpath: String,
+    /// The loaded config (default when not defined).
+    pub conf: ContainerConfig,
+}
+
+impl Container {
+    /// A handle; loads `<lxcpath>/<name>/config` when it exists (`rcfile` overrides the file).
+    pub fn new(name: &str, lxcpath: &str, rcfile: Option<&Path>) -> Result<Container, ContainerError> {
+        if !paths::valid_name(name) {
+            return Err(ContainerError::BadName(name.to_string()));
+        }
+        let mut c = Container { name: name.into(), lxcpath: lxcpath.into(), conf: ContainerConfig::default() };
+        let file = rcfile.map(Path::to_path_buf).unwrap_or_else(|| c.config_path());
+        if file.exists() {
+            c.conf = load_config(&file).map_err(ContainerError::Config)?;
+        } else if rcfile.is_some() {
+            return Err(ContainerError::Config(format!("cannot read config file \"{}\"", file.display())));
+        }
+        Ok(c)
+    }
+
+    /// `<lxcpath>/<name>/config`.
+    pub fn config_path(&self) -> PathBuf {
+        paths::config_path(&self.lxcpath, &self.name)
+    }
+
+    /// Whether the container's config file exists.
+    pub fn is_defined(&self) -> bool {
+        self.config_path().exists()
+    }
+
+    /// The state from the monitor (STOPPED when nobody answers).
+    pub fn state(&self) -> State {
+        client::get_state(&self.name, &self.lxcpath).unwrap_or(State::Stopped)
+    }
+
+    /// Whether a monitor serves this container.
+    pub fn is_running(&self) -> bool {
+        self.state() != State::Stopped
+    }
+
+    /// Start (see [`start::start`]). A stale `partial` marker means an interrupted create: the
+    /// half-made container is destroyed and the start refused, as LXC does.
+    pub fn start(&self, opts: &StartOptions) -> Result<i32, ContainerError> {
+        if !self.is_defined() {
+            return Err(ContainerError::NotDefined(self.name.clone()));
+        }
+        let partial = paths::partial_path(&self.lxcpath, &self.name);
+        if partial.exists() {
+            if let Ok(lock) = crate::lock::ContainerLock::try_acquire(&self.lxcpath, &self.name) {
+                warn!("container \"{}\" was left half-created: destroying it", self.name);
+                destroy_files(&self.lxcpath, &self.name, &self.conf);
+                drop(lock);
+            }
+            return Err(ContainerError::Create(format!("container \"{}\" is being created or its creation failed", self.name)));
+        }
+        let t = Target {
+            name: self.name.clone(),
+            lxcpath: self.lxcpath.clone(),
+            config_path: self.config_path().to_string_lossy().into_owned(),
+            conf: self.conf.clone(),
+        };
+        Ok(start::start(t, opts)?)
+    }
+
+    /// The halt signal: `lxc.signal.halt`, else SIGPWR, or SIGRTMIN+3 when init is systemd
+    /// (which halts on SIGRTMIN+3, as LXC's default picks for it).
+    fn halt_signal(&self, pid: i32) -> i32 {
+        if self.conf.signals.halt > 0 {
+            return self.conf.signals.halt;
+        }
+        if is_systemd(pid) {
+            libc::SIGRTMIN() + 3
+        } else {
+            libc::SIGPWR
+        }
+    }
+
+    /// Ask init to halt (halt signal), wait up to `timeout` seconds for STOPPED (-1 forever,
+    /// 0 don't wait). Ok(true) when it stopped.
+    pub fn shutdown(&self, timeout: i32) -> Result<bool, ContainerError> {
+        let pidfd = client::get_init_pidfd(&self.name, &self.lxcpath).ok();
+        let pid = client::get_init_pid(&self.name, &self.lxcpath).map_err(|e| self.not_running(e))?;
+        let sig = self.halt_signal(pid);
+        // Register for STOPPED before signalling, so the transition is not missed.
+        let waiter = if timeout != 0 { client::add_state_client(&self.name, &self.lxcpath, &stopped_mask()).ok() } else { None };
+        info!("sending halt signal {sig} to init {pid}");
+        send_signal(pidfd.as_ref().map(|f| f.as_fd()), pid, sig).map_err(|e| ContainerError::Io {
+            what: "send the halt signal to init",
+            path: PathBuf::from(format!("/proc/{pid}")),
+            source: e,
+        })?;
+        if timeout == 0 {
+            return Ok(false);
+        }
+        let limit = (timeout > 0).then(|| Duration::from_secs(timeout as u64));
+        Ok(self.wait_stopped(waiter, pidfd, limit))
+    }
+
+    fn wait_stopped(&self, waiter: Option<client::StateClient>, pidfd: Option<std::os::fd::OwnedFd>, limit: Option<Duration>) -> bool {
+        let start = Instant::now();
+        match waiter {
+            Some(client::StateClient::Reached(State::Stopped)) => return true,
+            Some(client::StateClient::Waiting(fd)) => {
+                if let Ok(State::Stopped) = client::receive_state(fd.as_fd(), &self.name, limit) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        // Fall back to polling the pidfd / state.
+        let _ = pidfd;
+        loop {
+            if !self.is_running() {
+                return true;
+            }
+            if let Some(l) = limit {
+                if start.elapsed() >= l {
+                    return false;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Hard stop: LXC_CMD_STOP (the monitor sends `lxc.signal.stop`, default SIGKILL); waits
+    /// until the monitor is gone.
+    pub fn stop(&self) -> Result<(), ContainerError> {
+        client::stop(&self.name, &self.lxcpath).map_err(|e| self.not_running(e))?;
+        // STOP answers when the monitor closes the connection (it exited).
+        let _ = self.wait_stopped(None, None, Some(Duration::from_secs(30)));
+        Ok(())
+    }
+
+    /// Send the reboot signal (`lxc.signal.reboot`, default SIGINT) to init. With `timeout` != 0
+    /// wait for the container to be RUNNING again after going down.
+    pub fn reboot(&self, timeout: i32) -> Result<bool, ContainerError> {
+        let pidfd = client::get_init_pidfd(&self.name, &self.lxcpath).ok();
+        let pid = client::get_init_pid(&self.name, &self.lxcpath).map_err(|e| self.not_running(e))?;
+        let sig = if self.conf.signals.reboot > 0 { self.conf.signals.reboot } else { libc::SIGINT };
+        info!("sending reboot signal {sig} to init {pid}");
+        send_signal(pidfd.as_ref().map(|f| f.as_fd()), pid, sig).map_err(|e| ContainerError::Io {
+            what: "send the reboot signal to init",
+            path: PathBuf::from(format!("/proc/{pid}")),
+            source: e,
+        })?;
+        if timeout == 0 {
+            return Ok(true);
+        }
+        let start = Instant::now();
+        let limit = (timeout > 0).then(|| Duration::from_secs(timeout as u64));
+        loop {
+            match client::get_init_pid(&self.name, &self.lxcpath) {
+                Ok(p) if p != pid && p > 0 && self.state() == State::Running => return Ok(true),
+                Err(_) => return Ok(false),
+                _ => {}
+            }
+            if limit.map(|l| start.elapsed() >= l).unwrap_or(false) {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn not_running(&self, e: CmdError) -> ContainerError {
+        match e {
+            CmdError::NotRunning { .. } => ContainerError::NotRunning(self.name.clone()),
+            e => ContainerError::Command(e),
+        }
+    }
+
+    /// Destroy: refuses a running container unless `force` (then stops it first); runs destroy
+    /// hooks; removes the rootfs (managed storage) and the container directory.
+    pub fn destroy(&self, force: bool) -> Result<(), ContainerError> {
+        if !self.is_defined() && !paths::container_dir(&self.lxcpath, &self.name).exists() {
+            return Err(ContainerError::NotDefined(self.name.clone()));
+        }
+        if self.is_running() {
+            if !force {
+                return Err(ContainerError::Running(self.name.clone()));
+            }
+            self.stop()?;
+        }
+        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name).map_err(|e| ContainerError::Config(e.to_string()))?;
+        if !self.conf.hooks_for(HookKind::Destroy).is_empty() {
+            std::env::set_var("LXC_NAME", &self.name);
+            std::env::set_var("LXC_CONFIG_FILE", self.config_path());
+            if let Some(p) = self.conf.rootfs.path.as_deref() {
+                std::env::set_var("LXC_ROOTFS_PATH", p);
+            }
+            crate::hooks::run_hooks(&self.conf, &self.name, HookKind::Destroy, &[], &[])
+                .map_err(|e| ContainerError::Config(e.to_string()))?;
+        }
+        destroy_files(&self.lxcpath, &self.name, &self.conf);
+        if paths::container_dir(&self.lxcpath, &self.name).exists() {
+            return Err(ContainerError::Io {
+                what: "remove container directory",
+                path: paths::container_dir(&self.lxcpath, &self.name),
+                source: std::io::Error::from_raw_os_error(libc::ENOTEMPTY),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn stopped_mask() -> [i32; 8] {
+    let mut m = [0; 8];
+    m[State::Stopped as usize] = 1;
+    m
+}
+
+fn send_signal(pidfd: Option<std::os::fd::BorrowedFd<'_>>, pid: i32, sig: i32) -> std::io::Result<()> {
+    match pidfd {
+        Some(fd) => rlxc_sys::pidfd::pidfd_send_signal(fd, sig),
+        None => rlxc_sys::pidfd::kill(pid, sig),
+    }
+}
+
+/// Whether init of `pid` is systemd (its halt signal is SIGRTMIN+3, as LXC picks it).
+fn is_systemd(pid: i32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.to_string_lossy().contains("systemd"))
+        .unwrap_or(false)
+}
+
+/// Remove a container's rootfs (when managed and inside the container dir or a dir backend)
+/// and its directory. Used by destroy, ephemeral stop and stale `partial` cleanup.
+pub fn destroy_files(lxcpath: &str, name: &str, conf: &ContainerConfig) {
+    let dir = paths::container_dir(lxcpath, name);
+    if conf.rootfs.managed && conf.rootfs.path.is_some() {
+        match rlxc_storage::open(&conf.rootfs) {
+            Ok(s) => {
+                if let Err(e) = s.destroy() {
+                    warn!("destroy rootfs of \"{name}\": {e}");
+                }
+            }
+            Err(e) => warn!("destroy rootfs of \"{name}\": {e}"),
+        }
+    }
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            warn!("remove {}: {e}", dir.display());
+        }
+    }
+}
+
+/// What `lxc-create` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// `-t TEMPLATE` (name under the templates dir, or an absolute path).
+    pub template: Option<String>,
+    /// `-f CONFIG` merged into the new config.
+    pub config_file: Option<PathBuf>,
+    /// `-B TYPE` (only `dir` / `best` are supported).
+    pub bdev: Option<String>,
+    /// `--dir DIR`: rootfs location.
+    pub dir: Option<PathBuf>,
+    /// `-- ARGS` for the template.
+    pub template_args: Vec<String>,
+}
+
+impl Container {
+    /// Create the container: directory, config (defaults from the system's `lxc.default_config`,
+    /// then `-f`), rootfs via the storage backend, then the template. A `partial` marker (held
+    /// locked) exists while this runs; any failure removes everything made.
+    pub fn create(&mut self, o: &CreateOptions) -> Result<(), ContainerError> {
+        if self.is_defined() {
+            return Err(ContainerError::Exists(self.name.clone()));
+        }
+        match o.bdev.as_deref() {
+            None | Some("dir") | Some("best") => {}
+            Some(b) => return Err(ContainerError::Create(format!("-B {b}: only the dir backing store is supported by rlxc"))),
+        }
+        let dir = paths::container_dir(&self.lxcpath, &self.name);
+        let dir_existed = dir.exists();
+        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::Io { what: "create container directory", path: dir.clone(), source: e })?;
+        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name).map_err(|e| ContainerError::Config(e.to_string()))?;
+        let partial = paths::partial_path(&self.lxcpath, &self.name);
+        let res = std::fs::File::create(&partial)
+            .map_err(|e| ContainerError::Io { what: "create partial marker", path: partial.clone(), source: e })
+            .and_then(|_| self.create_inner(o, &dir));
+        match res {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&partial);
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing of a half-made container stays behind.
+                if let Ok(s) = rlxc_storage::open(&self.conf.rootfs) {
+                    if s.path().starts_with(&dir) || o.dir.is_some() {
+                        let _ = s.destroy();
+                    }
+                }
+                if dir_existed {
+                    let _ = std::fs::remove_file(dir.join("config"));
+                    let _ = std::fs::remove_dir_all(dir.join("rootfs"));
+                    let _ = std::fs::remove_file(&partial);
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn create_inner(&mut self, o: &CreateOptions, dir: &Path) -> Result<(), ContainerError> {
+        let rootfs = o.dir.clone().unwrap_or_else(|| dir.join("rootfs"));
+        // The config file: template header, the -f file's lines, then the rootfs path.
+        let mut text = String::new();
+        if let Some(t) = o.template.as_deref() {
+            text.push_str(&format!("# Template used to create this container: {}\n", template_path(t).display()));
+            if !o.template_args.is_empty() {
+                text.push_str(&format!("# Parameters passed to the template: {}\n", o.template_args.join(" ")));
+            }
+            text.push_str("# For additional config options, please look at lxc.container.conf(5)\n\n");
+        }
+        let mut merged = String::new();
+        if let Some(def) = crate::lxcpath::system_config_value("lxc.default_config").or_else(default_config_file) {
+            if let Ok(s) = std::fs::read_to_string(&def) {
+                merged.push_str(&s);
+            }
+        }
+        if let Some(f) = o.config_file.as_deref() {
+            let s = std::fs::read_to_string(f).map_err(|e| ContainerError::Io { what: "read config file", path: f.to_path_buf(), source: e })?;
+            merged.push_str(&s);
+            if !s.ends_with('\n') {
+                merged.push('\n');
+            }
+        }
+        text.push_str(&merged);
+        let has_rootfs = merged.lines().any(|l| l.trim_start().starts_with("lxc.rootfs.path"));
+        if !has_rootfs {
+            text.push_str(&format!("lxc.rootfs.path = dir:{}\n", rootfs.display()));
+        }
+        let cfg = dir.join("config");
+        std::fs::write(&cfg, &text).map_err(|e| ContainerError::Io { what: "write config", path: cfg.clone(), source: e })?;
+        self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
+        let storage = rlxc_storage::open(&self.conf.rootfs).map_err(|e| ContainerError::Create(e.to_string()))?;
+        storage.create().map_err(|e| ContainerError::Create(e.to_string()))?;
+        if let Some(t) = o.template.as_deref() {
+            let tp = template_path(t);
+            if !tp.exists() {
+                return Err(ContainerError::Create(format!("template \"{t}\" not found ({})", tp.display())));
+            }
+            let status = Command::new(&tp)
+                .arg(format!("--path={}", dir.display()))
+                .arg(format!("--name={}", self.name))
+                .arg(format!("--rootfs={}", storage.path().display()))
+                .args(&o.template_args)
+                .env("LXC_NAME", &self.name)
+                .env("LXC_PATH", dir)
+                .env("LXC_ROOTFS_PATH", storage.path())
+                .status()
+                .map_err(|e| ContainerError::Io { what: "run template", path: tp.clone(), source: e })?;
+            if !status.success() {
+                return Err(ContainerError::Create(format!("template \"{t}\" failed ({status})")));
+            }
+            self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
+        }
+        let _ = std::io::stdout().flush();
+        Ok(())
+    }
+}
+
+/// `<datadir>/templates/lxc-<t>`, or `t` itself when it is a path.
+pub fn template_path(t: &str) -> PathBuf {
+    if t.contains('/') {
+        PathBuf::from(t)
+    } else {
+        paths::templates_dir().join(format!("lxc-{t}"))
+    }
+}
+
+/// rlxc's shipped `default.conf`, when installed.
+fn default_config_file() -> Option<String> {
+    let p = paths::config_dir().join("default.conf");
+    p.exists().then(|| p.to_string_lossy().into_owned())
+}
