@@ -4,8 +4,10 @@
 pub mod log;
 pub mod cgroups;
 pub mod console;
+pub mod container;
 pub mod hooks;
 pub mod idmap;
+pub mod monitor;
 pub mod mounts;
 pub mod network;
 pub mod paths;
