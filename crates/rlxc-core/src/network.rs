@@ -75,3 +75,18 @@ pub fn configure_inside(conf: &ContainerConfig) -> Result<(), NetError> {
     }
     rlxc_net::configure_loopback()
 }
+
+/// The running value of a network key that only exists once devices were made: the generated
+/// host-side name for `lxc.net.N.veth.pair` (LXC's monitor answers GET_CONFIG_ITEM with it, and
+/// `lxc-info -S` reads it to find the host end). None for every other key, so the monitor's
+/// GET_CONFIG_ITEM handler can do
+/// `network::running_config_item(self.net.as_ref(), key).or_else(|| container::config_item(..))`.
+pub fn running_config_item(net: Option<&HostNetGuard>, key: &str) -> Option<String> {
+    let rest = key.strip_prefix("lxc.net.")?;
+    let (n, sub) = rest.split_once('.')?;
+    let n: usize = n.parse().ok()?;
+    if sub != "veth.pair" {
+        return None;
+    }
+    net?.runtime_nics().into_iter().find(|r| r.index == n).and_then(|r| r.host_name)
+}
