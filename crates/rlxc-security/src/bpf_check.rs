@@ -64,9 +64,13 @@ pub enum BpfError {
     TooLong(usize),
 }
 
-fn load_word(data: &SeccompData, off: u32) -> Option<u32> {
-    let lo = |v: u64| v as u32;
-    let hi = |v: u64| (v >> 32) as u32;
+fn load_word(data: &SeccompData, off: u32, big_endian: bool) -> Option<u32> {
+    // A 64-bit field's low word comes first in memory on little-endian machines only.
+    let (lo, hi): (fn(u64) -> u32, fn(u64) -> u32) = if big_endian {
+        (|v| (v >> 32) as u32, |v| v as u32)
+    } else {
+        (|v| v as u32, |v| (v >> 32) as u32)
+    };
     let ip = data.instruction_pointer;
     Some(match off {
         0 => data.nr as u32,
@@ -85,9 +89,9 @@ fn load_word(data: &SeccompData, off: u32) -> Option<u32> {
     })
 }
 
-/// Run `prog` on `data` (little-endian word layout, as on x86_64 which builds and checks every
-/// architecture's filter here) and return the `SECCOMP_RET_*` word.
-pub fn run(prog: &[SockFilter], data: &SeccompData) -> Result<u32, BpfError> {
+/// Run `prog` on `data` as laid out by a machine of the given endianness and return the
+/// `SECCOMP_RET_*` word.
+pub fn run(prog: &[SockFilter], data: &SeccompData, big_endian: bool) -> Result<u32, BpfError> {
     if prog.len() > 4096 {
         return Err(BpfError::TooLong(prog.len()));
     }
@@ -102,7 +106,7 @@ pub fn run(prog: &[SockFilter], data: &SeccompData) -> Result<u32, BpfError> {
                 // LD / LDX
                 let mode = ins.code & 0xe0;
                 let v = match mode {
-                    0x20 => load_word(data, ins.k).ok_or(BpfError::BadLoad(pc, ins.k))?, // ABS
+                    0x20 => load_word(data, ins.k, big_endian).ok_or(BpfError::BadLoad(pc, ins.k))?, // ABS
                     0x00 => ins.k,                                                     // IMM
                     0x60 => *mem.get(ins.k as usize).ok_or(BpfError::BadOpcode(pc, ins.code))?, // MEM
                     0x80 => 64,                                                        // LEN

@@ -45,6 +45,24 @@ pub fn arch_family(native: ScmpArch) -> Vec<ScmpArch> {
     }
 }
 
+/// Whether an architecture is big-endian (its filters are written in that byte order).
+pub fn is_big_endian(arch: ScmpArch) -> bool {
+    matches!(
+        arch,
+        ScmpArch::S390X
+            | ScmpArch::S390
+            | ScmpArch::Ppc64
+            | ScmpArch::Ppc
+            | ScmpArch::Mips
+            | ScmpArch::Mips64
+            | ScmpArch::Mips64N32
+            | ScmpArch::Parisc
+            | ScmpArch::Parisc64
+            | ScmpArch::M68k
+            | ScmpArch::Sheb
+    )
+}
+
 /// The architecture a policy section selects (None for `[all]`).
 pub fn section_arch(section: ArchSection) -> Option<ScmpArch> {
     Some(match section {
@@ -127,10 +145,50 @@ fn context_for(arch: ScmpArch, default: ScmpAction) -> Result<ScmpFilterContext>
     ctx.set_ctl_nnp(false).map_err(|e| lib_err("clearing SCMP_FLTATR_CTL_NNP", e))?;
     let native = ScmpArch::native();
     if arch != native {
-        ctx.add_arch(arch).map_err(|e| lib_err(format!("adding architecture {arch:?}"), e))?;
+        // Remove first: a filter's arches must share one endianness (s390x on x86_64).
         ctx.remove_arch(native).map_err(|e| lib_err(format!("removing native architecture {native:?}"), e))?;
+        ctx.add_arch(arch).map_err(|e| lib_err(format!("adding architecture {arch:?}"), e))?;
     }
     Ok(ctx)
+}
+
+enum AddError {
+    Unknown,
+    Refused(libseccomp::error::SeccompError),
+}
+
+/// Syscalls that some architectures (i386, s390) reach only through socketcall(2)/ipc(2);
+/// libseccomp resolves them to negative pseudo numbers there and filters the multiplexer.
+const MULTIPLEXED: &[&str] = &[
+    "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send", "recv",
+    "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg",
+    "sendmmsg", "semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt",
+    "shmget", "shmctl",
+];
+
+/// Add one rule to a single-architecture context. libseccomp always takes syscall numbers in
+/// the host's native numbering and translates them by name for each architecture of the
+/// context (as LXC relies on), so `arch`'s own table is only used to see whether the syscall
+/// exists there.
+fn add_rule(ctx: &mut ScmpFilterContext, arch: ScmpArch, name: &str, action: ScmpAction, cmps: &[ScmpArgCompare]) -> Result<(), AddError> {
+    let on_arch = match ScmpSyscall::from_name_by_arch(name, arch) {
+        Ok(s) if !s.is_error() => i32::from(s),
+        _ => return Err(AddError::Unknown),
+    };
+    if on_arch < 0 && !MULTIPLEXED.contains(&name) {
+        return Err(AddError::Unknown);
+    }
+    let native = match ScmpSyscall::from_name(name) {
+        Ok(s) if !s.is_error() => s,
+        _ => return Err(AddError::Unknown),
+    };
+    let r = if cmps.is_empty() { ctx.add_rule(action, native) } else { ctx.add_rule_conditional(action, native, cmps) };
+    match r {
+        Ok(_) => Ok(()),
+        // Not in the host's own table: libseccomp can't translate it for other arches.
+        Err(_) if i32::from(native) < 0 => Err(AddError::Unknown),
+        Err(e) => Err(AddError::Refused(e)),
+    }
 }
 
 /// Build the filter of `policy` for a host whose native architecture is `native`.
@@ -145,14 +203,11 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
         let is_native = i == 0;
         let mut ctx = context_for(arch, default)?;
         if policy.reject_force_umount {
-            match ScmpSyscall::from_name_by_arch("umount2", arch) {
-                Ok(sys) if !sys.is_error() => {
-                    let cmp = [scmp_cmp(1, CmpOp::MaskedEq, MNT_FORCE, MNT_FORCE)];
-                    ctx.add_rule_conditional(ScmpAction::Errno(libc::EACCES), sys, &cmp)
-                        .map_err(|e| lib_err(format!("reject_force_umount on {arch:?}"), e))?;
-                    rules_added += 1;
-                }
-                _ => warnings.push(format!("reject_force_umount: umount2 does not exist on {arch:?}, skipped")),
+            let cmp = [scmp_cmp(1, CmpOp::MaskedEq, MNT_FORCE, MNT_FORCE)];
+            match add_rule(&mut ctx, arch, "umount2", ScmpAction::Errno(libc::EACCES), &cmp) {
+                Ok(()) => rules_added += 1,
+                Err(AddError::Unknown) => warnings.push(format!("reject_force_umount: umount2 does not exist on {arch:?}, skipped")),
+                Err(AddError::Refused(e)) => return Err(lib_err(format!("reject_force_umount on {arch:?}"), e)),
             }
         }
         for rule in &policy.rules {
@@ -161,50 +216,44 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
                     continue;
                 }
             }
-            let sys = match &rule.syscall {
-                SyscallRef::Name(name) => match ScmpSyscall::from_name_by_arch(name, arch) {
-                    Ok(s) if !s.is_error() => s,
-                    _ => {
-                        let msg = format!("line {}: syscall \"{name}\" does not exist on {arch:?}, rule skipped", rule.line);
-                        warnings.push(msg);
-                        continue;
-                    }
-                },
-                SyscallRef::Number(nr) => {
-                    if !is_native {
-                        continue;
-                    }
-                    match i32::try_from(*nr) {
-                        Ok(n) => ScmpSyscall::from(n),
-                        Err(_) => {
-                            warnings.push(format!("line {}: syscall number {nr} out of range, skipped", rule.line));
-                            continue;
-                        }
-                    }
-                }
-            };
             if rule.action == policy.default_action {
                 debug!("line {}: {} has the default action, nothing to add", rule.line, rule.syscall);
                 continue;
             }
-            if rule.action == Action::Notify {
-                uses_notify = true;
-            }
             let cmps: Vec<ScmpArgCompare> = rule.args.iter().map(|a| scmp_cmp(a.index, a.op, a.value, a.mask)).collect();
-            let added = if cmps.is_empty() {
-                ctx.add_rule(scmp_action(rule.action), sys)
-            } else {
-                ctx.add_rule_conditional(scmp_action(rule.action), sys, &cmps)
+            let action = scmp_action(rule.action);
+            let added = match &rule.syscall {
+                SyscallRef::Name(name) => add_rule(&mut ctx, arch, name, action, &cmps),
+                SyscallRef::Number(nr) => {
+                    // Version 1 numbers are the native architecture's.
+                    if !is_native {
+                        continue;
+                    }
+                    match i32::try_from(*nr) {
+                        Ok(n) => ctx.add_rule(action, ScmpSyscall::from(n)).map(|_| ()).map_err(AddError::Refused),
+                        Err(_) => Err(AddError::Unknown),
+                    }
+                }
             };
             match added {
-                Ok(_) => rules_added += 1,
+                Ok(()) => {
+                    rules_added += 1;
+                    if rule.action == Action::Notify {
+                        uses_notify = true;
+                    }
+                }
+                Err(AddError::Unknown) => {
+                    warnings.push(format!("line {}: syscall \"{}\" does not exist on {arch:?}, rule skipped", rule.line, rule.syscall))
+                }
                 // Compat arches multiplex some syscalls (socketcall, ipc) where argument filters
                 // can't be expressed: skip there, fail for the native arch.
-                Err(e) if !is_native => warnings.push(format!(
+                Err(AddError::Refused(e)) if !is_native => warnings.push(format!(
                     "line {}: rule for {} cannot be expressed on {arch:?} ({e}), skipped",
                     rule.line, rule.syscall
                 )),
-                Err(e) => return Err(lib_err(format!("line {}: adding rule for {}", rule.line, rule.syscall), e)),
+                Err(AddError::Refused(e)) => {
+                    return Err(lib_err(format!("line {}: adding rule for {} on {arch:?}", rule.line, rule.syscall), e))
+                }
             }
         }
         match main.as_mut() {
@@ -232,6 +281,18 @@ pub struct SockFilter {
 }
 
 impl CompiledFilter {
+    /// The filter in libseccomp's human-readable pseudo filter code (for debugging).
+    pub fn pfc(&self) -> Result<String> {
+        let fd = rustix::fs::memfd_create("rlxc-seccomp-pfc", rustix::fs::MemfdFlags::CLOEXEC)
+            .map_err(|e| SecurityError::io("memfd_create for the PFC export", e.into()))?;
+        self.ctx.export_pfc(fd.as_fd()).map_err(|e| lib_err("exporting PFC", e))?;
+        let mut file = std::fs::File::from(fd);
+        file.rewind().map_err(|e| SecurityError::io("rewinding the PFC export", e))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(|e| SecurityError::io("reading the PFC export", e))?;
+        Ok(text)
+    }
+
     /// The filter as the BPF program the kernel would get.
     pub fn bpf(&self) -> Result<Vec<SockFilter>> {
         let fd = rustix::fs::memfd_create("rlxc-seccomp-bpf", rustix::fs::MemfdFlags::CLOEXEC)
@@ -241,14 +302,13 @@ impl CompiledFilter {
         file.rewind().map_err(|e| SecurityError::io("rewinding the BPF export", e))?;
         let mut raw = Vec::new();
         file.read_to_end(&mut raw).map_err(|e| SecurityError::io("reading the BPF export", e))?;
+        // libseccomp writes the program in the target's byte order.
+        let big = self.arches.first().is_some_and(|a| is_big_endian(*a));
+        let u16_of = |b: [u8; 2]| if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) };
+        let u32_of = |b: [u8; 4]| if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
         Ok(raw
             .chunks_exact(8)
-            .map(|c| SockFilter {
-                code: u16::from_ne_bytes([c[0], c[1]]),
-                jt: c[2],
-                jf: c[3],
-                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-            })
+            .map(|c| SockFilter { code: u16_of([c[0], c[1]]), jt: c[2], jf: c[3], k: u32_of([c[4], c[5], c[6], c[7]]) })
             .collect())
     }
 
