@@ -104,6 +104,48 @@ pub fn notif_id_valid(fd: BorrowedFd<'_>, id: u64) -> io::Result<()> {
     }
 }
 
+/// Syscalls a container must not be able to make, for checking a loaded filter: each is called
+/// with null pointers / invalid fds only, so whatever the kernel does it can't touch memory or
+/// change the system (it fails with EFAULT/EBADF/ENOENT when not filtered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// `kexec_load(0, 0, NULL, 0)`.
+    KexecLoad,
+    /// `open_by_handle_at(-1, NULL, 0)`.
+    OpenByHandleAt,
+    /// `init_module(NULL, 0, NULL)`.
+    InitModule,
+    /// `finit_module(-1, NULL, 0)`.
+    FinitModule,
+    /// `delete_module(NULL, 0)`.
+    DeleteModule,
+    /// `umount2("/nonexistent-rlxc-probe", MNT_FORCE)`.
+    Umount2Force,
+}
+
+/// Make a [`Probe`] syscall and return the errno it failed with (0 if it succeeded).
+pub fn probe(p: Probe) -> i32 {
+    let path = b"/nonexistent-rlxc-probe\0";
+    let null = std::ptr::null::<libc::c_void>();
+    // SAFETY: every call passes only null pointers, invalid fds, zero lengths or a pointer to a
+    // static NUL-terminated string; none of them can write to our memory.
+    let r = unsafe {
+        match p {
+            Probe::KexecLoad => libc::syscall(libc::SYS_kexec_load, 0 as libc::c_long, 0 as libc::c_long, null, 0 as libc::c_long),
+            Probe::OpenByHandleAt => libc::syscall(libc::SYS_open_by_handle_at, -1 as libc::c_long, null, 0 as libc::c_long),
+            Probe::InitModule => libc::syscall(libc::SYS_init_module, null, 0 as libc::c_long, null),
+            Probe::FinitModule => libc::syscall(libc::SYS_finit_module, -1 as libc::c_long, null, 0 as libc::c_long),
+            Probe::DeleteModule => libc::syscall(libc::SYS_delete_module, null, 0 as libc::c_long),
+            Probe::Umount2Force => libc::syscall(libc::SYS_umount2, path.as_ptr(), libc::MNT_FORCE as libc::c_long),
+        }
+    };
+    if r < 0 {
+        io::Error::last_os_error().raw_os_error().unwrap_or(-1)
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
