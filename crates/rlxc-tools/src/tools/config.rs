@@ -2,11 +2,18 @@
 //! hand rather than with getopt: `-l` lists the items, `-h`/`--help` (or nothing) prints usage,
 //! anything else is an item name. Everything goes to stdout, as LXC's tool does.
 
+use std::io::Write;
+
 use rlxc_config::system::{SystemConfig, SYSTEM_ITEMS};
 
+/// Print to stdout; a closed pipe is not worth a panic.
+fn say(s: &str) {
+    let _ = writeln!(std::io::stdout(), "{s}");
+}
+
 fn usage() {
-    println!("Usage: lxc-config -l: list all available configuration items");
-    println!("       lxc-config item: print configuration item");
+    say("Usage: lxc-config -l: list all available configuration items");
+    say("       lxc-config item: print configuration item");
 }
 
 /// Entry point; `args` excludes the program name.
@@ -22,7 +29,7 @@ pub fn main(args: &[String]) -> i32 {
         }
         "-l" => {
             for item in SYSTEM_ITEMS {
-                println!("{item}");
+                say(item);
             }
             0
         }
@@ -35,13 +42,13 @@ pub fn main(args: &[String]) -> i32 {
                 }
             };
             match conf.get(item) {
-                Ok(Some(v)) => println!("{v}"),
-                _ => println!("{item} is not set."),
+                Ok(Some(v)) => say(&v),
+                _ => say(&format!("{item} is not set.")),
             }
             0
         }
         other => {
-            println!("Unknown configuration item: {other}");
+            say(&format!("Unknown configuration item: {other}"));
             1
         }
     }

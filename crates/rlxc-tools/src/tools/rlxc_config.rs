@@ -7,6 +7,8 @@
 //! - `rlxc config show [-s KEY=VAL]... FILE [--origin]`: the expanded config, one `key = value`
 //!   per item in reading order; `--origin` adds the file:line that set each.
 
+use std::io::Write;
+
 use crate::args::{self, Opt};
 use rlxc_config::ContainerConfig;
 
@@ -53,7 +55,7 @@ pub fn main(argv: &[String]) -> i32 {
                 match load(f, &defines) {
                     Ok(_) => {
                         if !p.has("quiet") {
-                            println!("{f}: ok");
+                            let _ = writeln!(std::io::stdout(), "{f}: ok");
                         }
                     }
                     Err(e) => {
@@ -66,10 +68,8 @@ pub fn main(argv: &[String]) -> i32 {
         }
         ("get", [file, key]) => match load(file, &defines).and_then(|c| c.get_item(key)) {
             Ok(v) => {
-                print!("{v}");
-                if !v.is_empty() && !v.ends_with('\n') {
-                    println!();
-                }
+                let nl = if !v.is_empty() && !v.ends_with('\n') { "\n" } else { "" };
+                let _ = write!(std::io::stdout(), "{v}{nl}");
                 0
             }
             Err(e) => {
@@ -78,22 +78,30 @@ pub fn main(argv: &[String]) -> i32 {
             }
         },
         ("keys", []) => {
+            let mut out = std::io::stdout().lock();
             for k in rlxc_config::keys::list_keys() {
-                println!("{k}");
+                if writeln!(out, "{k}").is_err() {
+                    break;
+                }
             }
             0
         }
         ("show", [file]) => match load(file, &defines) {
             Ok(c) => {
+                // Write errors (a closed pipe) just end the listing.
+                let mut out = std::io::stdout().lock();
                 for o in c.origins() {
-                    if p.has("origin") {
+                    let r = if p.has("origin") {
                         let at = match &o.file {
                             Some(f) => format!("{}:{}", f.display(), o.line),
                             None => "(define)".to_string(),
                         };
-                        println!("{at}\t{} = {}", o.key, o.value);
+                        writeln!(out, "{at}\t{} = {}", o.key, o.value)
                     } else {
-                        println!("{} = {}", o.key, o.value);
+                        writeln!(out, "{} = {}", o.key, o.value)
+                    };
+                    if r.is_err() {
+                        break;
                     }
                 }
                 0

@@ -6,8 +6,8 @@ use crate::args::{self, Opt};
 const OPTS: &[Opt] = &[Opt::arg('c', "config")];
 
 fn usage(prog: &str) {
-    println!("{prog} -h|--help [-c|--config]");
-    println!("config: the container configuration to update");
+    use std::io::Write;
+    let _ = write!(std::io::stdout(), "{prog} -h|--help [-c|--config]\nconfig: the container configuration to update\n");
 }
 
 /// Entry point; `args` excludes the program name.
