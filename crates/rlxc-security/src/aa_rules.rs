@@ -63,7 +63,10 @@ fn walk(dir: &str, s: &str, node: &Node, out: &mut Vec<String>) {
             out.push(format!("deny {dir}/{s}[^{cls}]*{{,/**}} wklx,"));
         }
         if let Some(children) = &node.dir {
-            out.extend(deny_writes_except(&format!("{dir}/{s}"), &children.iter().map(String::as_str).collect::<Vec<_>>()));
+            out.extend(deny_writes_except(
+                &format!("{dir}/{s}"),
+                &children.iter().map(String::as_str).collect::<Vec<_>>(),
+            ));
         }
     }
 }
@@ -101,19 +104,25 @@ mod tests {
     #[test]
     fn simple_exception() {
         let r = deny_writes_except("/d", &["net/**"]);
-        assert_eq!(r, vec![
-            "deny /d/[^n]*{,/**} wklx,",
-            "deny /d/n[^e]*{,/**} wklx,",
-            "deny /d/ne[^t]*{,/**} wklx,",
-            "deny /d/net?*{,/**} wklx,"
-        ]);
+        assert_eq!(
+            r,
+            vec![
+                "deny /d/[^n]*{,/**} wklx,",
+                "deny /d/n[^e]*{,/**} wklx,",
+                "deny /d/ne[^t]*{,/**} wklx,",
+                "deny /d/net?*{,/**} wklx,"
+            ]
+        );
     }
 
     #[test]
     fn committed_container_base_has_the_generated_rules() {
         let base = crate::apparmor::CONTAINER_BASE;
         for rule in generated_base_rules() {
-            assert!(base.lines().any(|l| l.trim() == rule), "config/apparmor/abstractions/container-base lacks: {rule}");
+            assert!(
+                base.lines().any(|l| l.trim() == rule),
+                "config/apparmor/abstractions/container-base lacks: {rule}"
+            );
         }
     }
 

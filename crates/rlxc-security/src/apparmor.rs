@@ -42,8 +42,9 @@ pub struct Features {
 
 /// Probe the running kernel.
 pub fn features() -> Features {
-    let enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map(|s| s.trim() == "Y").unwrap_or(false)
-        && Path::new(AA_FS).join("profiles").exists();
+    let enabled =
+        std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map(|s| s.trim() == "Y").unwrap_or(false)
+            && Path::new(AA_FS).join("profiles").exists();
     let has = |p: &str| enabled && Path::new(AA_FS).join("features").join(p).exists();
     Features {
         enabled,
@@ -87,7 +88,14 @@ pub fn sanitized(name: &str) -> String {
 }
 
 /// Text of a generated per-container profile.
-pub fn generate_profile(profile: &str, feat: Features, cgns: bool, allow_nesting: bool, unprivileged: bool, raw: &[String]) -> String {
+pub fn generate_profile(
+    profile: &str,
+    feat: Features,
+    cgns: bool,
+    allow_nesting: bool,
+    unprivileged: bool,
+    raw: &[String],
+) -> String {
     let mut p = String::new();
     p.push_str(&format!("profile \"{profile}\" flags=(attach_disconnected,mediate_deleted) {{\n"));
     p.push_str("  ### Base profile\n");
@@ -344,7 +352,10 @@ mod tests {
         assert_eq!(prepare_with(&r, on, "unconfined").unwrap().label.as_deref(), Some("lxc-container-default-cgns"));
         r.cgns = false;
         assert_eq!(prepare_with(&r, on, "unconfined").unwrap().label.as_deref(), Some("lxc-container-default"));
-        assert_eq!(prepare_with(&req(Some("unconfined")), on, "unconfined").unwrap().label.as_deref(), Some("unconfined"));
+        assert_eq!(
+            prepare_with(&req(Some("unconfined")), on, "unconfined").unwrap().label.as_deref(),
+            Some("unconfined")
+        );
         assert_eq!(prepare_with(&req(Some("unchanged")), on, "x").unwrap(), Plan::default());
         let no_mount = Features { mount_mediation: false, ..on };
         assert!(prepare_with(&req(Some("foo")), no_mount, "unconfined").is_err());

@@ -66,11 +66,8 @@ pub enum BpfError {
 
 fn load_word(data: &SeccompData, off: u32, big_endian: bool) -> Option<u32> {
     // A 64-bit field's low word comes first in memory on little-endian machines only.
-    let (lo, hi): (fn(u64) -> u32, fn(u64) -> u32) = if big_endian {
-        (|v| (v >> 32) as u32, |v| v as u32)
-    } else {
-        (|v| v as u32, |v| (v >> 32) as u32)
-    };
+    let lo = |v: u64| if big_endian { (v >> 32) as u32 } else { v as u32 };
+    let hi = |v: u64| if big_endian { v as u32 } else { (v >> 32) as u32 };
     let ip = data.instruction_pointer;
     Some(match off {
         0 => data.nr as u32,
@@ -107,9 +104,9 @@ pub fn run(prog: &[SockFilter], data: &SeccompData, big_endian: bool) -> Result<
                 let mode = ins.code & 0xe0;
                 let v = match mode {
                     0x20 => load_word(data, ins.k, big_endian).ok_or(BpfError::BadLoad(pc, ins.k))?, // ABS
-                    0x00 => ins.k,                                                     // IMM
-                    0x60 => *mem.get(ins.k as usize).ok_or(BpfError::BadOpcode(pc, ins.code))?, // MEM
-                    0x80 => 64,                                                        // LEN
+                    0x00 => ins.k,                                                                   // IMM
+                    0x60 => *mem.get(ins.k as usize).ok_or(BpfError::BadOpcode(pc, ins.code))?,      // MEM
+                    0x80 => 64,                                                                      // LEN
                     _ => return Err(BpfError::BadOpcode(pc, ins.code)),
                 };
                 if class == 0x00 {

@@ -138,7 +138,12 @@ pub fn drop_from_bounding(caps: &[u32]) -> Result<()> {
             Ok(()) => {}
             // A capability the kernel doesn't know is already absent.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
-            Err(e) => return Err(SecurityError::io(format!("dropping capability {} from the bounding set", cap_name(cap)), e)),
+            Err(e) => {
+                return Err(SecurityError::io(
+                    format!("dropping capability {} from the bounding set", cap_name(cap)),
+                    e,
+                ))
+            }
         }
     }
     let mut sets = sys::capget().map_err(|e| SecurityError::io("capget", e))?;

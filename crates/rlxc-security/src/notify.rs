@@ -37,7 +37,10 @@ pub enum ProxyAddr {
 /// Parse `unix:/path` or `unix:@name`.
 pub fn parse_proxy_addr(value: &str) -> Result<ProxyAddr> {
     let bad = || {
-        SecurityError::config("lxc.seccomp.notify.proxy", format!("\"{value}\" is not unix:/path or unix:@abstract-name"))
+        SecurityError::config(
+            "lxc.seccomp.notify.proxy",
+            format!("\"{value}\" is not unix:/path or unix:@abstract-name"),
+        )
     };
     let rest = value.strip_prefix("unix:").ok_or_else(bad)?;
     if let Some(name) = rest.strip_prefix('@') {
@@ -189,10 +192,16 @@ impl NotifyHandler {
     }
 
     fn forward(&mut self, req: &mut [u8], resp: &mut [u8], head: NotifHead) -> Result<()> {
-        let Some(proxy) = self.proxy.as_ref() else { return Err(SecurityError::config("lxc.seccomp.notify.proxy", "not connected")) };
+        let Some(proxy) = self.proxy.as_ref() else {
+            return Err(SecurityError::config("lxc.seccomp.notify.proxy", "not connected"));
+        };
         let mem_path = format!("/proc/{}/mem", head.pid);
-        let mem = rustix::fs::open(mem_path.as_str(), rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-            .map_err(|e| SecurityError::io(format!("opening {mem_path}"), e.into()))?;
+        let mem = rustix::fs::open(
+            mem_path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| SecurityError::io(format!("opening {mem_path}"), e.into()))?;
         // The pid could have been recycled between the notification and the open.
         notif_id_valid(self.listener.as_fd(), head.id)
             .map_err(|e| SecurityError::io(format!("notification {} no longer valid", head.id), e))?;
@@ -202,11 +211,12 @@ impl NotifyHandler {
         let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut anc = SendAncillaryBuffer::new(&mut space);
         anc.push(SendAncillaryMessage::ScmRights(&fds));
-        sendmsg(proxy, &iov, &mut anc, SendFlags::NOSIGNAL)
-            .map_err(|e| SecurityError::io(format!("sending to the seccomp notify proxy {:?}", self.proxy_addr), e.into()))?;
+        sendmsg(proxy, &iov, &mut anc, SendFlags::NOSIGNAL).map_err(|e| {
+            SecurityError::io(format!("sending to the seccomp notify proxy {:?}", self.proxy_addr), e.into())
+        })?;
         let mut hdr_back = [0u8; PROXY_MSG_LEN];
         let mut iov = [IoSliceMut::new(&mut hdr_back), IoSliceMut::new(req), IoSliceMut::new(resp)];
-        let mut rspace = [std::mem::MaybeUninit::uninit(); 0];
+        let mut rspace: [std::mem::MaybeUninit<u8>; 0] = [];
         let mut ranc = RecvAncillaryBuffer::new(&mut rspace);
         let got = recvmsg(proxy, &mut iov, &mut ranc, RecvFlags::CMSG_CLOEXEC)
             .map_err(|e| SecurityError::io("receiving from the seccomp notify proxy", e.into()))?;

@@ -29,7 +29,11 @@ pub fn read_policy(path: &Path) -> Result<SeccompPolicy> {
         message: format!("cannot read: {e}"),
     })?;
     let text = String::from_utf8_lossy(&text);
-    parse_policy(&text).map_err(|e| SecurityError::SeccompPolicy { path: path.to_path_buf(), line: e.line, message: e.message })
+    parse_policy(&text).map_err(|e| SecurityError::SeccompPolicy {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })
 }
 
 /// The architectures a filter for a host of architecture `native` covers (native first).
@@ -160,17 +164,51 @@ enum AddError {
 /// Syscalls that some architectures (i386, s390) reach only through socketcall(2)/ipc(2);
 /// libseccomp resolves them to negative pseudo numbers there and filters the multiplexer.
 const MULTIPLEXED: &[&str] = &[
-    "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send", "recv",
-    "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg",
-    "sendmmsg", "semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt",
-    "shmget", "shmctl",
+    "socket",
+    "bind",
+    "connect",
+    "listen",
+    "accept",
+    "getsockname",
+    "getpeername",
+    "socketpair",
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+    "sendmsg",
+    "recvmsg",
+    "accept4",
+    "recvmmsg",
+    "sendmmsg",
+    "semop",
+    "semget",
+    "semctl",
+    "semtimedop",
+    "msgsnd",
+    "msgrcv",
+    "msgget",
+    "msgctl",
+    "shmat",
+    "shmdt",
+    "shmget",
+    "shmctl",
 ];
 
 /// Add one rule to a single-architecture context. libseccomp always takes syscall numbers in
 /// the host's native numbering and translates them by name for each architecture of the
 /// context (as LXC relies on), so `arch`'s own table is only used to see whether the syscall
 /// exists there.
-fn add_rule(ctx: &mut ScmpFilterContext, arch: ScmpArch, name: &str, action: ScmpAction, cmps: &[ScmpArgCompare]) -> Result<(), AddError> {
+fn add_rule(
+    ctx: &mut ScmpFilterContext,
+    arch: ScmpArch,
+    name: &str,
+    action: ScmpAction,
+    cmps: &[ScmpArgCompare],
+) -> Result<(), AddError> {
     let on_arch = match ScmpSyscall::from_name_by_arch(name, arch) {
         Ok(s) if !s.is_error() => i32::from(s),
         _ => return Err(AddError::Unknown),
@@ -206,7 +244,9 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
             let cmp = [scmp_cmp(1, CmpOp::MaskedEq, MNT_FORCE, MNT_FORCE)];
             match add_rule(&mut ctx, arch, "umount2", ScmpAction::Errno(libc::EACCES), &cmp) {
                 Ok(()) => rules_added += 1,
-                Err(AddError::Unknown) => warnings.push(format!("reject_force_umount: umount2 does not exist on {arch:?}, skipped")),
+                Err(AddError::Unknown) => {
+                    warnings.push(format!("reject_force_umount: umount2 does not exist on {arch:?}, skipped"))
+                }
                 Err(AddError::Refused(e)) => return Err(lib_err(format!("reject_force_umount on {arch:?}"), e)),
             }
         }
@@ -220,7 +260,8 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
                 debug!("line {}: {} has the default action, nothing to add", rule.line, rule.syscall);
                 continue;
             }
-            let cmps: Vec<ScmpArgCompare> = rule.args.iter().map(|a| scmp_cmp(a.index, a.op, a.value, a.mask)).collect();
+            let cmps: Vec<ScmpArgCompare> =
+                rule.args.iter().map(|a| scmp_cmp(a.index, a.op, a.value, a.mask)).collect();
             let action = scmp_action(rule.action);
             let added = match &rule.syscall {
                 SyscallRef::Name(name) => add_rule(&mut ctx, arch, name, action, &cmps),
@@ -242,9 +283,10 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
                         uses_notify = true;
                     }
                 }
-                Err(AddError::Unknown) => {
-                    warnings.push(format!("line {}: syscall \"{}\" does not exist on {arch:?}, rule skipped", rule.line, rule.syscall))
-                }
+                Err(AddError::Unknown) => warnings.push(format!(
+                    "line {}: syscall \"{}\" does not exist on {arch:?}, rule skipped",
+                    rule.line, rule.syscall
+                )),
                 // Compat arches multiplex some syscalls (socketcall, ipc) where argument filters
                 // can't be expressed: skip there, fail for the native arch.
                 Err(AddError::Refused(e)) if !is_native => warnings.push(format!(
@@ -263,7 +305,8 @@ pub fn compile(policy: &SeccompPolicy, native: ScmpArch) -> Result<CompiledFilte
             }
         }
     }
-    let ctx = main.ok_or_else(|| SecurityError::Seccomp { what: "compile".into(), message: "no architecture".into() })?;
+    let ctx =
+        main.ok_or_else(|| SecurityError::Seccomp { what: "compile".into(), message: "no architecture".into() })?;
     Ok(CompiledFilter { ctx, arches, warnings, uses_notify, rules_added })
 }
 
@@ -322,7 +365,8 @@ impl CompiledFilter {
         let fd: RawFd = self.ctx.get_notify_fd().map_err(|e| lib_err("getting the notify fd", e))?;
         // libseccomp keeps the number in its global state (the fd itself is O_CLOEXEC, so it
         // never reaches the container's init); the caller gets its own duplicate to own.
-        let dup = rlxc_sys::seccomp::dup_cloexec(fd).map_err(|e| SecurityError::io("duplicating the seccomp notify fd", e))?;
+        let dup = rlxc_sys::seccomp::dup_cloexec(fd)
+            .map_err(|e| SecurityError::io("duplicating the seccomp notify fd", e))?;
         Ok(Some(dup))
     }
 }

@@ -48,13 +48,16 @@ fn child_entry() {
             // no_new_privs, then seccomp
             rlxc_sys::caps::set_no_new_privs().unwrap();
             let policy =
-                rlxc_security::seccomp::read_policy(std::path::Path::new("/usr/share/lxc/config/common.seccomp")).unwrap();
+                rlxc_security::seccomp::read_policy(std::path::Path::new("/usr/share/lxc/config/common.seccomp"))
+                    .unwrap();
             let fd = rlxc_security::seccomp::load_policy(&policy, false).unwrap();
             assert!(fd.is_none());
             println!("CapBnd={}", status_line("CapBnd"));
             println!("NoNewPrivs={}", status_line("NoNewPrivs"));
             println!("Seccomp={}", status_line("Seccomp"));
-            for p in [Probe::KexecLoad, Probe::OpenByHandleAt, Probe::InitModule, Probe::FinitModule, Probe::DeleteModule] {
+            for p in
+                [Probe::KexecLoad, Probe::OpenByHandleAt, Probe::InitModule, Probe::FinitModule, Probe::DeleteModule]
+            {
                 println!("PROBE {p:?}={}", probe(p));
             }
             println!("PROBE Umount2Force={}", probe(Probe::Umount2Force));

@@ -76,8 +76,11 @@ fn arm64_with_arm_compat() {
 #[test]
 fn unknown_syscall_on_an_arch_is_a_warning_not_an_error() {
     // `open` does not exist on arm64/s390x? It exists on s390x; pick names absent on x86_64.
-    let f = compile(&parse_policy("2\ndenylist\nnot_a_syscall errno 1\narm_fadvise64_64 errno 1\nkexec_load errno 1\n").unwrap(), ScmpArch::X8664)
-        .unwrap();
+    let f = compile(
+        &parse_policy("2\ndenylist\nnot_a_syscall errno 1\narm_fadvise64_64 errno 1\nkexec_load errno 1\n").unwrap(),
+        ScmpArch::X8664,
+    )
+    .unwrap();
     assert!(f.warnings.iter().any(|w| w.contains("not_a_syscall")), "{:?}", f.warnings);
     assert!(f.warnings.iter().any(|w| w.contains("arm_fadvise64_64")), "{:?}", f.warnings);
     let p = f.bpf().unwrap();
@@ -86,8 +89,11 @@ fn unknown_syscall_on_an_arch_is_a_warning_not_an_error() {
 
 #[test]
 fn allowlist_kills_unlisted_and_honours_actions() {
-    let f = compile(&parse_policy("2\nallowlist\nread\nwrite\nexit_group\ngetpid trap\ngetppid log\n").unwrap(), ScmpArch::X8664)
-        .unwrap();
+    let f = compile(
+        &parse_policy("2\nallowlist\nread\nwrite\nexit_group\ngetpid trap\ngetppid log\n").unwrap(),
+        ScmpArch::X8664,
+    )
+    .unwrap();
     let p = f.bpf().unwrap();
     let a = AUDIT_ARCH_X86_64;
     assert_eq!(eval(&p, a, nr("read", ScmpArch::X8664), [0; 6]), RET_ALLOW);
@@ -163,4 +169,3 @@ fn every_arch_family_builds() {
         assert!(!p.is_empty() && p.len() <= 4096, "{arch:?}");
     }
 }
-

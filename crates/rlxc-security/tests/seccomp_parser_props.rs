@@ -23,11 +23,18 @@ fn arg() -> impl Strategy<Value = ArgCmp> {
 }
 
 fn rule() -> impl Strategy<Value = (usize, String, Option<Action>, Vec<ArgCmp>, bool)> {
-    (0usize..ArchSection::ALL.len(), "[a-z_][a-z0-9_]{0,20}", proptest::option::of(action()), proptest::collection::vec(arg(), 0..=6), any::<bool>())
+    (
+        0usize..ArchSection::ALL.len(),
+        "[a-z_][a-z0-9_]{0,20}",
+        proptest::option::of(action()),
+        proptest::collection::vec(arg(), 0..=6),
+        any::<bool>(),
+    )
 }
 
 fn render_arg(a: &ArgCmp, hex: bool) -> String {
-    let (_, long, short) = CmpOp::ALL.iter().find(|(o, _, _)| *o == a.op).copied().unwrap_or((CmpOp::Eq, "SCMP_CMP_EQ", "=="));
+    let (_, long, short) =
+        CmpOp::ALL.iter().find(|(o, _, _)| *o == a.op).copied().unwrap_or((CmpOp::Eq, "SCMP_CMP_EQ", "=="));
     let op = if hex { long } else { short };
     let v = if hex { format!("{:#x}", a.value) } else { a.value.to_string() };
     if a.op == CmpOp::MaskedEq {

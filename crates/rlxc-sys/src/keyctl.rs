@@ -29,7 +29,8 @@ pub fn join_session_keyring(name: Option<&CStr>) -> io::Result<i32> {
 /// creating it.
 pub fn keyring_id(special: i32) -> io::Result<i32> {
     // SAFETY: KEYCTL_GET_KEYRING_ID takes two integers; no memory is passed.
-    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, special as libc::c_long, 0 as libc::c_long) };
+    let r =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, special as libc::c_long, 0 as libc::c_long) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -24,7 +24,9 @@ pub fn notif_sizes() -> io::Result<NotifSizes> {
     let mut sizes = NotifSizes::default();
     // SAFETY: SECCOMP_GET_NOTIF_SIZES writes one `struct seccomp_notif_sizes` (three u16,
     // layout matched by our repr(C) struct) to the pointer, which is valid for the call.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0 as libc::c_long, &mut sizes as *mut NotifSizes) };
+    let r = unsafe {
+        libc::syscall(libc::SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0 as libc::c_long, &mut sizes as *mut NotifSizes)
+    };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -35,7 +37,15 @@ pub fn notif_sizes() -> io::Result<NotifSizes> {
 /// Seccomp mode of the calling thread: 0 none, 1 strict, 2 filter (`PR_GET_SECCOMP`).
 pub fn seccomp_mode() -> io::Result<u32> {
     // SAFETY: PR_GET_SECCOMP takes no pointer arguments.
-    let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_GET_SECCOMP,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -131,8 +141,12 @@ pub fn probe(p: Probe) -> i32 {
     // static NUL-terminated string; none of them can write to our memory.
     let r = unsafe {
         match p {
-            Probe::KexecLoad => libc::syscall(libc::SYS_kexec_load, 0 as libc::c_long, 0 as libc::c_long, null, 0 as libc::c_long),
-            Probe::OpenByHandleAt => libc::syscall(libc::SYS_open_by_handle_at, -1 as libc::c_long, null, 0 as libc::c_long),
+            Probe::KexecLoad => {
+                libc::syscall(libc::SYS_kexec_load, 0 as libc::c_long, 0 as libc::c_long, null, 0 as libc::c_long)
+            }
+            Probe::OpenByHandleAt => {
+                libc::syscall(libc::SYS_open_by_handle_at, -1 as libc::c_long, null, 0 as libc::c_long)
+            }
             Probe::InitModule => libc::syscall(libc::SYS_init_module, null, 0 as libc::c_long, null),
             Probe::FinitModule => libc::syscall(libc::SYS_finit_module, -1 as libc::c_long, null, 0 as libc::c_long),
             Probe::DeleteModule => libc::syscall(libc::SYS_delete_module, null, 0 as libc::c_long),
