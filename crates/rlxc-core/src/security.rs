@@ -136,7 +136,8 @@ pub fn prepare(conf: &ContainerConfig, name: &str, lxcpath: &str) -> Result<Secu
     if !se_on && (conf.selinux.context.is_some() || conf.selinux.context_keyring.is_some()) {
         info!("lxc.selinux.context ignored: SELinux is not enabled on this host");
     }
-    let keyring_context = conf.selinux.context_keyring.clone().or_else(|| conf.selinux.context.clone()).filter(|_| se_on);
+    let keyring_context =
+        conf.selinux.context_keyring.clone().or_else(|| conf.selinux.context.clone()).filter(|_| se_on);
     let plan = SecurityPlan {
         caps: Some(cap_plan),
         seccomp,
@@ -165,7 +166,9 @@ pub fn join_session_keyring(conf: &ContainerConfig) -> Result<()> {
     }
     let label = match remembered() {
         Some(p) => p.keyring_context,
-        None => conf.selinux.context_keyring.clone().or_else(|| conf.selinux.context.clone()).filter(|_| selinux::enabled()),
+        None => {
+            conf.selinux.context_keyring.clone().or_else(|| conf.selinux.context.clone()).filter(|_| selinux::enabled())
+        }
     };
     keyring::join_new_session_keyring(label.as_deref()).map(|_| ())
 }
@@ -326,7 +329,8 @@ pub fn attach_prepare(conf: &ContainerConfig, init_pid: i32, options: &AttachOpt
         let label = raw.strip_suffix(')').and_then(|t| t.rsplit_once(" (")).map_or(raw, |(l, _)| l);
         Some(label.to_string()).filter(|l| !l.is_empty() && l != "unconfined")
     };
-    let selinux_context = if options.skip_lsm { None } else { conf.selinux.context.clone().filter(|_| selinux::enabled()) };
+    let selinux_context =
+        if options.skip_lsm { None } else { conf.selinux.context.clone().filter(|_| selinux::enabled()) };
     let seccomp = match conf.seccomp.profile.as_deref().filter(|p| !p.is_empty()) {
         Some(path) => Some(seccomp::read_policy(Path::new(path))?),
         None => None,
