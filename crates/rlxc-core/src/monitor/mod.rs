@@ -42,6 +42,10 @@ pub struct Monitor {
     pub cgroup_paths: Vec<(Option<String>, String)>,
     /// The container's cgroups while it runs.
     pub cgroups: Option<crate::cgroups::ContainerCgroups>,
+    /// Security decisions made before the clone (cleaned up after stop).
+    pub security: Option<crate::security::SecurityPlan>,
+    /// The seccomp notify handler when the policy has notify rules.
+    pub notify: Option<crate::security::NotifyHandler>,
 }
 
 impl Monitor {
@@ -61,6 +65,8 @@ impl Monitor {
             stop_requested: false,
             cgroup_paths: Vec::new(),
             cgroups: None,
+            security: None,
+            notify: None,
         }
     }
 
@@ -228,6 +234,7 @@ const T_PIDFD: u64 = 2;
 const T_SERVER: u64 = 3;
 const T_CONSOLE: u64 = 4;
 const T_PEER: u64 = 5;
+const T_NOTIFY: u64 = 6;
 
 /// Run the loop until init exits. `sigfd` is the monitor's signalfd.
 pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'_>) -> std::io::Result<InitExit> {
@@ -243,6 +250,9 @@ pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'
         if let Some(p) = c.peer_in.as_ref() {
             add(p.as_fd(), T_PEER)?;
         }
+    }
+    if let Some(n) = m.notify.as_ref() {
+        add(n.fd(), T_NOTIFY)?;
     }
     let Some(init_pid) = m.init_pid else {
         return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
@@ -276,6 +286,14 @@ pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'
                     }
                 }
                 T_PIDFD => {}
+                T_NOTIFY => {
+                    let keep = m.notify.as_mut().map(|n| n.handle_ready()).unwrap_or(false);
+                    if !keep {
+                        if let Some(n) = m.notify.take() {
+                            let _ = epoll::delete(&ep, n.fd());
+                        }
+                    }
+                }
                 T_SERVER => {
                     let raw = server.poll_fd().as_raw_fd();
                     if let Err(e) = server.handle_ready(raw, m) {

@@ -22,8 +22,12 @@ pub enum Msg {
         /// Names of the NICs moved into the container (as they appear there before renaming).
         nics: Vec<String>,
     },
-    /// C→P: setup inside is done; tty master fds ride along (one per `lxc.tty.max`).
-    SetupDone,
+    /// C→P: setup inside is done; tty master fds ride along (one per `lxc.tty.max`), then the
+    /// seccomp notify listener when `notify` is set.
+    SetupDone {
+        /// A seccomp notify fd follows the tty fds.
+        notify: bool,
+    },
     /// P→C: start-host hooks ran, devices are set: exec init now.
     Start,
     /// C→P: setup failed; the reason, ready to show to the user.
@@ -34,7 +38,7 @@ impl Msg {
     fn tag(&self) -> u8 {
         match self {
             Msg::Configure { .. } => 1,
-            Msg::SetupDone => 2,
+            Msg::SetupDone { .. } => 2,
             Msg::Start => 3,
             Msg::Error(_) => 4,
         }
@@ -44,7 +48,7 @@ impl Msg {
     pub fn name(&self) -> &'static str {
         match self {
             Msg::Configure { .. } => "Configure",
-            Msg::SetupDone => "SetupDone",
+            Msg::SetupDone { .. } => "SetupDone",
             Msg::Start => "Start",
             Msg::Error(_) => "Error",
         }
@@ -55,7 +59,8 @@ impl Msg {
         match self {
             Msg::Configure { nics } => v.extend_from_slice(nics.join("\0").as_bytes()),
             Msg::Error(s) => v.extend_from_slice(s.as_bytes()),
-            Msg::SetupDone | Msg::Start => {}
+            Msg::SetupDone { notify } => v.push(u8::from(*notify)),
+            Msg::Start => {}
         }
         v
     }
@@ -65,7 +70,7 @@ impl Msg {
         let text = String::from_utf8_lossy(rest).into_owned();
         Ok(match tag {
             1 => Msg::Configure { nics: if text.is_empty() { Vec::new() } else { text.split('\0').map(str::to_string).collect() } },
-            2 => Msg::SetupDone,
+            2 => Msg::SetupDone { notify: rest.first() == Some(&1) },
             3 => Msg::Start,
             4 => Msg::Error(text),
             t => return Err(ChannelError::Malformed(format!("unknown message tag {t}"))),
@@ -199,8 +204,9 @@ mod tests {
         a.send(&Msg::Configure { nics: vec!["eth0".into(), "eth1".into()] }, &[]).expect("send");
         let (m, _) = b.expect("Configure").expect("recv");
         assert_eq!(m, Msg::Configure { nics: vec!["eth0".into(), "eth1".into()] });
-        b.send(&Msg::SetupDone, &[f.as_fd(), f.as_fd()]).expect("send");
-        let (_, fds) = a.expect("SetupDone").expect("recv");
+        b.send(&Msg::SetupDone { notify: true }, &[f.as_fd(), f.as_fd()]).expect("send");
+        let (m, fds) = a.expect("SetupDone").expect("recv");
+        assert_eq!(m, Msg::SetupDone { notify: true });
         assert_eq!(fds.len(), 2);
     }
 

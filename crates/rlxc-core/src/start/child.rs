@@ -59,6 +59,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     if let Some(m) = spec.sigmask.as_ref() {
         m.restore().map_err(|e| format!("restore signal mask: {e}"))?;
     }
+    if let Err(e) = crate::security::raise_ambient_caps() {
+        debug!("raise ambient capabilities: {e}");
+    }
     for (ns, fd) in &spec.shared {
         rlxc_sys::ns::setns(fd.as_fd(), 0).map_err(|e| format!("lxc.namespace.share.{}: setns: {e}", ns.name()))?;
     }
@@ -91,7 +94,8 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
             rustix::system::sethostname(h.as_bytes()).map_err(|e| format!("lxc.uts.name \"{h}\": sethostname: {e}"))?;
         }
     }
-    // 3. session keyring: done by the security part when it lands (logged there).
+    // 3. session keyring.
+    crate::security::join_session_keyring(conf).map_err(|e| format!("lxc.keyring.session: {e}"))?;
     // 4. network inside.
     crate::network::configure_inside(conf).map_err(|e| format!("network setup inside the container: {e}"))?;
 
@@ -137,11 +141,19 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
         setup_devpts(conf.pty_max)?;
     }
     let ttys = setup_ttys(conf.tty.max, conf.tty.dir.as_deref())?;
-    for (k, v) in &conf.sysctls {
-        let p = format!("/proc/sys/{}", k.replace('.', "/"));
-        std::fs::write(&p, v).map_err(|e| format!("lxc.sysctl.{k}: write {p}: {e}"))?;
+    if let Some(p) = conf.personality {
+        let persona = match p {
+            rlxc_config::Personality::Linux32 => 0x0008,
+            rlxc_config::Personality::Linux64 => 0x0000,
+        };
+        if let Err(e) = rlxc_sys::personality::set(persona) {
+            return Err(format!("lxc.arch: personality: {e}"));
+        }
     }
-    // 13. capabilities, LSM, seccomp: the security part provides them.
+    crate::security::write_sysctls(conf).map_err(|e| format!("lxc.sysctl: {e}"))?;
+    // 13. capabilities; then LSM label, no_new_privs and seccomp.
+    crate::security::drop_capabilities(conf).map_err(|e| format!("capabilities: {e}"))?;
+    let notify = crate::security::apply_lsm_and_seccomp(conf).map_err(|e| format!("security: {e}"))?;
 
     // Init must exist inside the container: say so now, not as a bare exec failure.
     let exe = find_in_container(&spec.argv)
@@ -173,8 +185,12 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     let cwd = conf.init.cwd.as_deref().unwrap_or("/");
     std::env::set_current_dir(cwd).map_err(|e| format!("lxc.init.cwd \"{cwd}\": {e}"))?;
 
-    let tty_fds: Vec<_> = ttys.iter().map(|(m, _)| m.as_fd()).collect();
-    chan.send(&Msg::SetupDone, &tty_fds).map_err(|e| e.to_string())?;
+    let mut fds: Vec<_> = ttys.iter().map(|(m, _)| m.as_fd()).collect();
+    if let Some(n) = notify.as_ref() {
+        fds.push(n.as_fd());
+    }
+    chan.send(&Msg::SetupDone { notify: notify.is_some() }, &fds).map_err(|e| e.to_string())?;
+    drop(notify);
     chan.expect("Start").map_err(|e| e.to_string())?;
     drop(ttys);
 
@@ -195,6 +211,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
         sysproc::set_ids(uid, gid, true).map_err(|e| format!("lxc.init.uid/gid {uid}/{gid}: {e}"))?;
     } else if uid != 0 || gid != 0 {
         sysproc::set_ids(uid, gid, false).map_err(|e| format!("lxc.init.uid/gid {uid}/{gid}: {e}"))?;
+    }
+    if let Err(e) = crate::security::clear_ambient_caps() {
+        debug!("clear ambient capabilities: {e}");
     }
     let signal_pdeath = conf.monitor.signal_pdeath;
     if signal_pdeath != libc::SIGKILL {

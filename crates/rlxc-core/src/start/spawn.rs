@@ -65,6 +65,7 @@ pub fn boot(
 ) -> Result<Boot, String> {
     set_state(m, server, State::Starting);
     let conf = m.conf.clone();
+    crate::security::check_config(&conf).map_err(|e| e.to_string())?;
     // Hook environment, exported in the monitor like LXC (inherited by every hook).
     let rootfs_path = conf.rootfs.location.clone().or_else(|| conf.rootfs.path.clone()).unwrap_or_default();
     let rootfs_mount = conf.rootfs.mount.clone().unwrap_or_else(|| rootfs_path.clone());
@@ -80,6 +81,9 @@ pub fn boot(
     );
     std::env::remove_var("LXC_PID");
     hooks::run_hooks(&conf, &m.name, HookKind::PreStart, &[], &[]).map_err(|e| e.to_string())?;
+
+    // Security decisions (seccomp policy parsed, AppArmor profile chosen or generated).
+    m.security = Some(crate::security::prepare(&conf, &m.name, &m.lxcpath).map_err(|e| e.to_string())?);
 
     // Monitor cgroup (entered now) and payload cgroup (entered by init after clone).
     let mut cg = crate::cgroups::ContainerCgroups::create_monitor(&conf, &m.name).map_err(|e| format!("cgroups: {e}"))?;
@@ -170,17 +174,16 @@ pub fn boot(
     } else {
         None
     };
-    for p in &conf.prlimits {
-        sysproc::prlimit(pid, p.resource_id, p.soft.as_raw(), p.hard.as_raw())
-            .map_err(|e| format!("lxc.prlimit.{} = {}: {e}", p.resource, p.raw))?;
-    }
-    for (file, value) in &conf.procs {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, value).map_err(|e| format!("lxc.proc.{file}: write {path}: {e}"))?;
-    }
+    crate::security::write_proc_settings(&conf, pid).map_err(|e| format!("lxc.proc: {e}"))?;
+    crate::security::apply_prlimits(&conf, pid).map_err(|e| format!("lxc.prlimit: {e}"))?;
     pchan.send(&Msg::Configure { nics: Vec::new() }, &[]).map_err(|e| e.to_string())?;
-    let (_, ttys) = pchan.expect("SetupDone").map_err(|e| e.to_string())?;
-    m.ttys = ttys.into_iter().map(|f| (f, false)).collect();
+    let (done, mut fds) = pchan.expect("SetupDone").map_err(|e| e.to_string())?;
+    if let Msg::SetupDone { notify: true } = done {
+        if let Some(listener) = fds.pop() {
+            m.notify = Some(crate::security::notify_handler(&conf, listener, pid).map_err(|e| format!("seccomp notify: {e}"))?);
+        }
+    }
+    m.ttys = fds.into_iter().map(|f| (f, false)).collect();
     cg.apply_devices(&conf).map_err(|e| format!("cgroups: device rules: {e}"))?;
     hooks::run_hooks(&conf, &m.name, HookKind::StartHost, &[], &[]).map_err(|e| e.to_string())?;
     pchan.send(&Msg::Start, &[]).map_err(|e| e.to_string())?;
@@ -216,6 +219,7 @@ pub fn teardown(m: &mut Monitor, server: &mut CommandServer, boot: Option<&mut B
         if let Err(e) = hooks::run_hooks(&conf, &m.name, HookKind::Stop, &env, &args) {
             warn!("{e}");
         }
+        m.notify = None;
         if let Some(net) = b.net.take() {
             drop(net);
         }
@@ -230,6 +234,9 @@ pub fn teardown(m: &mut Monitor, server: &mut CommandServer, boot: Option<&mut B
         }
     }
     m.ttys.clear();
+    if let Some(plan) = m.security.take() {
+        crate::security::cleanup(&plan);
+    }
     set_state(m, server, State::Stopped);
     let mut ok = true;
     if started || std::env::var_os("LXC_PID").is_some() {
