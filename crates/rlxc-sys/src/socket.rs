@@ -207,6 +207,22 @@ pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     net::socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).map_err(io::Error::from)
 }
 
+/// Take ownership of a descriptor inherited by number (e.g. `lxc-monitord LXCPATH SYNC_FD`).
+/// Fails with EBADF unless `raw` is open; the caller must not use `raw` otherwise afterwards.
+pub fn adopt_inherited_fd(raw: std::os::fd::RawFd) -> io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if raw < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: F_GETFD only inspects the descriptor table entry.
+    if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is open (checked above) and, by the inheritance contract, owned by nobody
+    // else in this process; from here on only the returned OwnedFd closes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
 /// Borrow helper so callers can pass `&OwnedFd` where a `BorrowedFd` is wanted.
 pub fn borrow<F: AsFd>(f: &F) -> BorrowedFd<'_> {
     f.as_fd()
