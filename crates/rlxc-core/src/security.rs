@@ -24,9 +24,9 @@
 //!
 //! `lxc.keyring.session` quirk (spec §1.2): LXC 4.0's setter stores the value in
 //! `keyring_disable_session`, so in LXC's code `= 1` *disables* the fresh keyring, the opposite of
-//! its man page. rlxc-config models the stored value as `conf.keyring.disable_session`; this module
-//! creates a new session keyring exactly when that field is false. Which of the two meanings the
-//! key's value maps to is decided by the config parser (see the report of the security work).
+//! its man page. rlxc follows the man page: `= 1` or unset gives a new session keyring (the
+//! container can't reach the host session's keys), `= 0` keeps the caller's. See
+//! [`wants_new_session_keyring`].
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -158,9 +158,22 @@ pub fn cleanup(plan: &SecurityPlan) {
     apparmor::cleanup(&plan.apparmor);
 }
 
-/// Child side (lxc_setup step 3): join a fresh session keyring unless the config disables it.
+/// Whether the container gets a fresh session keyring. Decision on the LXC 4.0 quirk: we follow
+/// the man page (and the behaviour users ask for when they write the key): `lxc.keyring.session
+/// = 1` (and the default) creates a new keyring, `= 0` keeps the caller's. LXC's code does the
+/// opposite for explicit values because its setter writes `keyring_disable_session`; the raw
+/// value is read from the config's origins so this holds whatever the model field is named.
+pub fn wants_new_session_keyring(conf: &ContainerConfig) -> bool {
+    match conf.origins.iter().rev().find(|o| o.key == "lxc.keyring.session") {
+        Some(o) => !matches!(o.value.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"),
+        None => !conf.keyring.disable_session,
+    }
+}
+
+/// Child side (lxc_setup step 3): join a fresh session keyring unless the config disables it
+/// (see [`wants_new_session_keyring`]).
 pub fn join_session_keyring(conf: &ContainerConfig) -> Result<()> {
-    if conf.keyring.disable_session {
+    if !wants_new_session_keyring(conf) {
         debug!("lxc.keyring.session: keeping the caller's session keyring");
         return Ok(());
     }
