@@ -7,7 +7,8 @@ const OPTS: &[Opt] = &[Opt::arg('c', "config")];
 
 fn usage(prog: &str) {
     use std::io::Write;
-    let _ = write!(std::io::stdout(), "{prog} -h|--help [-c|--config]\nconfig: the container configuration to update\n");
+    let _ =
+        write!(std::io::stdout(), "{prog} -h|--help [-c|--config]\nconfig: the container configuration to update\n");
 }
 
 /// Entry point; `args` excludes the program name.
