@@ -6,9 +6,11 @@
 //! - [`client`]: one function per command, `(name, lxcpath, ...)`.
 //! - [`server`]: [`server::CommandServer`] and the [`server::CommandHandler`] trait a monitor
 //!   implements; no threads, the monitor polls the server's fds.
+//! - [`cgroup_answers`]: GET_CGROUP_FD/GET_CGROUP_CTX answers from a `ContainerCgroups`.
 //! - [`monitor_fifo`]: the legacy `lxc-monitord` path (FIFO + relay socket) for `lxc-monitor`.
 
 pub mod address;
+pub mod cgroup_answers;
 pub mod client;
 pub mod monitor_fifo;
 pub mod server;
