@@ -177,26 +177,24 @@ impl<'a> Proxy<'a> {
         loop {
             let sig_fd = self.signals.as_fd();
             let mut fds = vec![PollFd::new(&sig_fd, PollFlags::IN)];
-            let master_idx = if master_open {
-                fds.push(PollFd::new(self.master.as_ref().expect("master present when open"), PollFlags::IN));
-                Some(fds.len() - 1)
-            } else {
-                None
-            };
-            let input_idx = if master_open && self.input.is_some() {
-                fds.push(PollFd::new(self.input.as_ref().expect("checked"), PollFlags::IN));
-                Some(fds.len() - 1)
-            } else {
-                None
-            };
+            let master_fd = if master_open { self.master } else { None };
+            let input_fd = if master_open { self.input } else { None };
+            let mut master_idx = None;
+            if let Some(m) = master_fd.as_ref() {
+                fds.push(PollFd::new(m, PollFlags::IN));
+                master_idx = Some(fds.len() - 1);
+            }
+            let mut input_idx = None;
+            if let Some(i) = input_fd.as_ref() {
+                fds.push(PollFd::new(i, PollFlags::IN));
+                input_idx = Some(fds.len() - 1);
+            }
             match poll(&mut fds, None) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let ready = |i: Option<usize>, fds: &[PollFd<'_>]| {
-                i.map(|i| !fds[i].revents().is_empty()).unwrap_or(false)
-            };
+            let ready = |i: Option<usize>, fds: &[PollFd<'_>]| i.map(|i| !fds[i].revents().is_empty()).unwrap_or(false);
             let sig_ready = !fds[0].revents().is_empty();
             let master_ready = ready(master_idx, &fds);
             let input_ready = ready(input_idx, &fds);

@@ -33,11 +33,11 @@ pub fn open_pty() -> io::Result<PtyPair> {
     let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
     // TIOCGPTPEER opens the peer without a path lookup (no races with a changed /dev/pts);
     // fall back to opening the path on old kernels.
-    let slave = match rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-    {
-        Ok(fd) => fd,
-        Err(_) => rustix::fs::open(&slave_path, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?,
-    };
+    let slave =
+        match rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC) {
+            Ok(fd) => fd,
+            Err(_) => rustix::fs::open(&slave_path, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?,
+        };
     Ok(PtyPair { master, slave, slave_path })
 }
 

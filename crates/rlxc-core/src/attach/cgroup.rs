@@ -35,7 +35,8 @@ impl Hierarchy {
     }
 }
 
-const NOT_CONTROLLERS: &[&str] = &["rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "none", "nsdelegate"];
+const NOT_CONTROLLERS: &[&str] =
+    &["rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "none", "nsdelegate"];
 
 /// Parse `/proc/self/mountinfo` text into hierarchies (one entry per hierarchy: the first mount
 /// of its root).

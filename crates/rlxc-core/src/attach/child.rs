@@ -13,7 +13,6 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -129,7 +128,6 @@ fn setup(plan: &ChildPlan<'_>) -> Result<(), String> {
             rlxc_sys::personality::set(p).map_err(|e| format!("cannot set personality {p:#x}: {e}"))?;
         }
     }
-    plan.confine.apply_capabilities()?;
     set_environment(plan);
     if let Some(slave) = plan.pty_slave {
         rustix::process::setsid().map_err(|e| format!("setsid: {e}"))?;
@@ -149,7 +147,7 @@ fn setup(plan: &ChildPlan<'_>) -> Result<(), String> {
         let _ = forkexec::set_gid(0);
         let _ = forkexec::set_uid(0);
     }
-    plan.confine.apply_lsm_nnp_seccomp()?;
+    plan.confine.apply()?;
     let (cur_uid, cur_gid) = (current_uid(), rustix::process::getgid().as_raw());
     if gid != cur_gid || uid != cur_uid {
         // Only possible with CAP_SETGID; a failure means we keep ours, which is what we want.
@@ -237,12 +235,6 @@ pub fn shell_from_passwd(text: &str, uid: u32) -> Option<String> {
             None
         }
     })
-}
-
-/// Bytes of an `OsString` argv, for messages.
-#[allow(dead_code)]
-fn argv_text(argv: &[OsString]) -> String {
-    argv.iter().map(|a| String::from_utf8_lossy(&a.clone().into_vec()).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -66,10 +66,7 @@ impl InitContext {
         if !self.joins_userns() {
             return (self.host_uid, self.host_gid);
         }
-        (
-            map_to_ns(&self.uid_map, self.host_uid).unwrap_or(0),
-            map_to_ns(&self.gid_map, self.host_gid).unwrap_or(0),
-        )
+        (map_to_ns(&self.uid_map, self.host_uid).unwrap_or(0), map_to_ns(&self.gid_map, self.host_gid).unwrap_or(0))
     }
 }
 
@@ -149,7 +146,8 @@ pub fn gather(name: &str, lxcpath: &str, wanted: Option<i32>) -> Result<InitCont
     let cap_bounding = status_field(&status, "CapBnd").and_then(|v| u64::from_str_radix(v, 16).ok());
     let no_new_privs = status_field(&status, "NoNewPrivs") == Some("1");
     let seccomp_mode = status_field(&status, "Seccomp").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let first_id = |key: &str| status_field(&status, key).and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok());
+    let first_id =
+        |key: &str| status_field(&status, key).and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok());
     let host_uid = first_id("Uid").unwrap_or(0);
     let host_gid = first_id("Gid").unwrap_or(0);
     let uid_map = parse_id_map(&fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default());
@@ -158,8 +156,9 @@ pub fn gather(name: &str, lxcpath: &str, wanted: Option<i32>) -> Result<InitCont
 
     // Everything above was read through the pid; make sure it still named init.
     if let Some(fd) = &pidfd {
-        if let Err(e) = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::from_named_raw(0).unwrap_or(rustix::process::Signal::CONT)) {
-            if e == rustix::io::Errno::SRCH {
+        // Signal 0: only checks that the process exists.
+        if let Err(e) = rlxc_sys::forkexec::pidfd_kill(fd.as_fd(), 0) {
+            if e.raw_os_error() == Some(libc::ESRCH) {
                 return Err(AttachError::InitGone { name: name.into(), pid });
             }
         }

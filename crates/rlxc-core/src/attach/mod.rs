@@ -12,6 +12,7 @@
 pub mod cgroup;
 mod child;
 pub mod confine;
+pub mod console;
 pub mod context;
 pub mod options;
 
@@ -21,8 +22,9 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+use rlxc_config::ContainerConfig;
 use rlxc_sys::forkexec::{self, Forked, SigSet, SignalFd};
-use tracing::debug;
+use tracing::{debug, warn};
 
 pub use child::{shell_from_passwd, DEFAULT_PATH};
 pub use options::{AttachCommand, AttachOptions, EnvPolicy};
@@ -73,33 +75,21 @@ fn io_err(what: &str) -> impl FnOnce(io::Error) -> AttachError + '_ {
     move |source| AttachError::Io { what: what.to_string(), source }
 }
 
-/// A config value of the container: from `rcfile` when given (every `key = value` line of it,
-/// joined by newlines), else from the running monitor (GET_CONFIG_ITEM).
-pub fn config_item(name: &str, lxcpath: &str, rcfile: Option<&std::path::Path>, key: &str) -> Option<String> {
-    match rcfile {
-        Some(f) => {
-            let text = std::fs::read_to_string(f).ok()?;
-            let vals: Vec<&str> = text
-                .lines()
-                .filter_map(|l| l.trim().split_once('='))
-                .filter(|(k, _)| k.trim() == key)
-                .map(|(_, v)| v.trim())
-                .collect();
-            if vals.is_empty() {
-                None
-            } else {
-                Some(vals.join("\n"))
-            }
-        }
-        None => client::get_config_item(name, lxcpath, key).ok().flatten(),
+/// The container's config as `attach()` sees it: `-f FILE` when given, else
+/// `<lxcpath>/<name>/config` (LXC's attach reads the on-disk config, not the monitor's copy).
+/// A config rlxc cannot read gives the defaults, with a warning.
+pub fn load_container_config(name: &str, lxcpath: &str, rcfile: Option<&std::path::Path>) -> ContainerConfig {
+    let path = rcfile.map(std::path::Path::to_path_buf).unwrap_or_else(|| crate::paths::config_path(lxcpath, name));
+    if !path.exists() {
+        return ContainerConfig::default();
     }
-}
-
-/// The container's `lxc.environment` entries.
-fn config_environment(name: &str, lxcpath: &str, rcfile: Option<&std::path::Path>) -> Vec<String> {
-    config_item(name, lxcpath, rcfile, "lxc.environment")
-        .map(|s| s.lines().map(str::trim).filter(|l| l.contains('=')).map(str::to_string).collect())
-        .unwrap_or_default()
+    match crate::container::load_config(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!("cannot read {}: {e}; attaching with default settings", path.display());
+            ContainerConfig::default()
+        }
+    }
 }
 
 /// Check the container is running and not frozen.
@@ -111,7 +101,9 @@ pub fn check_attachable(name: &str, lxcpath: &str) -> Result<(), AttachError> {
     match state {
         State::Stopped | State::Stopping | State::Aborting => Err(AttachError::NotRunning { name: name.into() }),
         State::Frozen | State::Freezing => Err(AttachError::Frozen { name: name.into() }),
-        _ if cgroup::is_frozen(name, lxcpath, client::get_init_pid(name, lxcpath).ok()) => Err(AttachError::Frozen { name: name.into() }),
+        _ if cgroup::is_frozen(name, lxcpath, client::get_init_pid(name, lxcpath).ok()) => {
+            Err(AttachError::Frozen { name: name.into() })
+        }
         _ => Ok(()),
     }
 }
@@ -125,19 +117,23 @@ pub fn attach(name: &str, lxcpath: &str, opts: &AttachOptions, command: &AttachC
         ctx.pid,
         ctx.namespaces.iter().map(|n| n.name).collect::<Vec<_>>()
     );
-    let confinement = confine::plan(name, lxcpath, &ctx, opts);
-    let personality = opts.personality.or_else(|| {
-        config_item(name, lxcpath, opts.rcfile.as_deref(), "lxc.arch")
-            .and_then(|a| rlxc_sys::personality::parse_arch(a.trim()))
+    let conf = load_container_config(name, lxcpath, opts.rcfile.as_deref());
+    let confinement =
+        confine::plan(&conf, &ctx, opts).map_err(|what| AttachError::Failed { name: name.into(), what })?;
+    let personality = opts.personality.or(match conf.personality {
+        Some(rlxc_config::Personality::Linux32) => Some(rlxc_sys::personality::PER_LINUX32),
+        Some(rlxc_config::Personality::Linux64) => Some(rlxc_sys::personality::PER_LINUX),
+        None => None,
     });
 
     // A pty for whichever standard fds are terminals; the others are passed through as they are.
-    let tty_fds = if opts.terminal {
-        [0, 1, 2].map(|n| rlxc_sys::pty::is_terminal(forkexec::stdio_fd(n)))
+    let tty_fds =
+        if opts.terminal { [0, 1, 2].map(|n| rlxc_sys::pty::is_terminal(forkexec::stdio_fd(n))) } else { [false; 3] };
+    let pty = if tty_fds.iter().any(|t| *t) {
+        Some(rlxc_sys::pty::open_pty().map_err(io_err("allocating a pty"))?)
     } else {
-        [false; 3]
+        None
     };
-    let pty = if tty_fds.iter().any(|t| *t) { Some(rlxc_sys::pty::open_pty().map_err(io_err("allocating a pty"))?) } else { None };
     let pty_log = match (&opts.pty_log, &pty) {
         (Some(p), Some(_)) => Some(
             OpenOptions::new()
@@ -164,7 +160,7 @@ pub fn attach(name: &str, lxcpath: &str, opts: &AttachOptions, command: &AttachC
             command,
             confine: &confinement,
             personality,
-            config_env: config_environment(name, lxcpath, opts.rcfile.as_deref()),
+            config_env: conf.environment.clone(),
             pty_slave: pty.as_ref().map(|p| &p.slave),
             tty_fds,
             caller_cwd: std::env::current_dir().ok(),
@@ -196,7 +192,9 @@ pub fn attach(name: &str, lxcpath: &str, opts: &AttachOptions, command: &AttachC
         if opts.flags & options::MOVE_TO_CGROUP != 0 {
             cgroup::move_into_container(name, lxcpath, ctx.pid, attached_pid).map_err(abort)?;
         }
-        parent_sock.write_all(&[1]).map_err(|e| abort(AttachError::Io { what: "releasing the attached process".into(), source: e }))?;
+        parent_sock
+            .write_all(&[1])
+            .map_err(|e| abort(AttachError::Io { what: "releasing the attached process".into(), source: e }))?;
         drop(parent_sock);
 
         let (master, slave) = match pty {

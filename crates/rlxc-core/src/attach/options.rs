@@ -116,7 +116,9 @@ pub fn parse_elevated_privileges(value: Option<&str>) -> Result<u32, String> {
             "CAP" => DROP_CAPABILITIES,
             "LSM" => LSM_EXEC,
             other => {
-                return Err(format!("invalid elevated privilege {other:?} (expected CGROUP, CAP or LSM, joined by '|')"));
+                return Err(format!(
+                    "invalid elevated privilege {other:?} (expected CGROUP, CAP or LSM, joined by '|')"
+                ));
             }
         };
     }

@@ -171,8 +171,11 @@ fn parse_cli(argv: &[String]) -> Result<Cli, i32> {
             _ => {}
         }
     }
-    let command =
-        if rest.is_empty() { AttachCommand::Shell } else { AttachCommand::Argv(rest.into_iter().map(OsString::from).collect()) };
+    let command = if rest.is_empty() {
+        AttachCommand::Shell
+    } else {
+        AttachCommand::Argv(rest.into_iter().map(OsString::from).collect())
+    };
     let lxcpath = rlxc_core::lxcpath::resolve(p.value("lxcpath"));
     init_logging(&p, &name)?;
     Ok(Cli { name, lxcpath, opts: o, command, rcfile: p.value("rcfile").map(PathBuf::from) })
@@ -261,7 +264,21 @@ mod tests {
         assert_eq!(c.opts.flags & options::MOVE_TO_CGROUP, 0);
         assert_ne!(c.opts.flags & options::REMOUNT_PROC_SYS, 0);
         let c = parse_cli(&v(&[
-            "-n", "c", "--clear-env", "--keep-var", "TERM", "-v", "A=1", "-u", "1000", "-g", "100", "-a", "i686", "--", "true",
+            "-n",
+            "c",
+            "--clear-env",
+            "--keep-var",
+            "TERM",
+            "-v",
+            "A=1",
+            "-u",
+            "1000",
+            "-g",
+            "100",
+            "-a",
+            "i686",
+            "--",
+            "true",
         ]))
         .expect("ok");
         assert_eq!(c.opts.env_policy, EnvPolicy::Clear);
