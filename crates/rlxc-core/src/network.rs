@@ -90,3 +90,15 @@ pub fn running_config_item(net: Option<&HostNetGuard>, key: &str) -> Option<Stri
     }
     net?.runtime_nics().into_iter().find(|r| r.index == n).and_then(|r| r.host_name)
 }
+
+/// Write the names chosen at start back into the monitor's copy of the configuration, like
+/// LXC stores the generated `vethXXXXXX` in its netdev: afterwards GET_CONFIG_ITEM for
+/// `lxc.net.N.veth.pair` answers the real host-side name without further wiring. Call once
+/// after [`create_host_side`] on the configuration the monitor answers from.
+pub fn record_runtime_names(conf: &mut ContainerConfig, net: &HostNetGuard) {
+    for r in net.runtime_nics() {
+        if let (Some(host), Some(dev)) = (r.host_name, conf.net.get_mut(&(r.index as u32))) {
+            dev.veth.pair = Some(host);
+        }
+    }
+}
