@@ -303,7 +303,7 @@ impl ContainerConfig {
             _ => None,
         };
         let is_include = |l: &String| key_of(l).as_deref() == Some("lxc.include");
-        let new_line = if value.is_empty() { format!("{key} =") } else { format!("{key} = {value}") };
+        let new_line = if value.is_empty() { format!("{key} =") } else { format!("{key} = {}", quote_for_file(value)) };
         if value.is_empty() {
             let had_include = lines.iter().any(is_include);
             lines.retain(|l| match key_of(l) {
@@ -362,6 +362,18 @@ impl ContainerConfig {
     /// Every item with the file:line that set it, in reading order (`rlxc config show --origin`).
     pub fn origins(&self) -> &[ItemOrigin] {
         &self.origins
+    }
+}
+
+/// A value as written to a file so that reading it back gives the same value: wrapped in double
+/// quotes when reading would otherwise change it (blanks at either end are trimmed when read, a
+/// value in matching quotes loses them).
+pub fn quote_for_file(value: &str) -> String {
+    let trimmed = value.trim_matches(is_c_space);
+    if trimmed.len() != value.len() || unquote(value).len() != value.len() {
+        format!("\"{value}\"")
+    } else {
+        value.to_string()
     }
 }
 

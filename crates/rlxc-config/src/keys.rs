@@ -211,7 +211,10 @@ pub fn resolve_in<'k>(table: &'static [KeyDef], key: &'k str) -> Option<Resolved
         .filter(|d| matches!(d.shape, KeyShape::Family { .. }))
         .filter_map(|d| {
             let sub = key.strip_prefix(d.name)?.strip_prefix('.')?;
-            (!sub.is_empty()).then_some((d, sub))
+            // A sub-key is a file or resource name: no blanks, `=` or control characters (they
+            // could not be written back to a config file either).
+            let clean = !sub.is_empty() && !sub.contains(|c: char| c.is_whitespace() || c == '=' || c.is_control());
+            clean.then_some((d, sub))
         })
         .max_by_key(|(d, _)| d.name.len())
         .map(|(d, sub)| Resolved::Sub(d, sub))
@@ -326,6 +329,8 @@ mod tests {
                 "lxc.hook.bogus",
                 "lxc.selinux.context.keyringx",
                 "lxc.cgroup.",
+                "lxc.cgroup.a b",
+                "lxc.sysctl.a\nb",
                 "lxc",
                 "",
             ]
@@ -357,6 +362,8 @@ mod tests {
         assert!(resolve("lxc.autodev.tmpfs.sizex").is_none());
         assert!(resolve("lxc.hook.bogus").is_none());
         assert!(resolve("lxc.cgroup.").is_none());
+        assert!(resolve("lxc.cgroup.a b").is_none());
+        assert!(resolve("lxc.sysctl.a\nb").is_none());
         assert!(resolve("lxc.net.01.type").is_none());
         assert_eq!(
             resolve("lxc.autodev.tmpfs.size")

@@ -176,3 +176,15 @@ fn defines() {
     assert!(matches!(c.apply_define("=1"), Err(ConfigError::BadDefine(_))));
     assert!(matches!(c.apply_define("lxc.nope=1"), Err(ConfigError::UnknownKey { at: None, .. })));
 }
+
+#[test]
+fn values_that_need_quotes_survive_save() {
+    for v in ["'a'", "\"a\"", " a", "a ", "'", "\"x'"] {
+        let mut c = ContainerConfig::default();
+        c.set_item("lxc.uts.name", v).expect("set");
+        let r = ContainerConfig::parse_str(&c.to_config_string(), "x").expect("reload");
+        assert_eq!(r.uts_name.as_deref(), Some(v), "{v:?} in {:?}", c.to_config_string());
+    }
+    let mut c = ContainerConfig::default();
+    assert!(c.set_item("lxc.cgroup.a\nlxc.tty.max", "1").is_err());
+}
