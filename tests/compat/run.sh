@@ -50,12 +50,18 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" = 0 ] || { echo "compat: must run as root" >&2; exit 2; }
-for p in nsenter unshare dnsmasq ip timeout; do
-    command -v $p >/dev/null || { echo "compat: $p is missing (make deps)" >&2; exit 2; }
+for p in nsenter unshare ip timeout; do
+    command -v $p >/dev/null || { echo "compat: $p is missing" >&2; exit 2; }
 done
-if ! ls /usr/bin/lxc-test-* >/dev/null 2>&1; then
-    echo "compat: installing lxc-tests" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lxc-tests >/dev/null || exit 2
+# The tests' own needs: lxc-tests itself, sudo + uidmap + kmod (the unprivileged tests run
+# `sudo -u`, newuidmap, modprobe), dnsmasq for the bridge's DHCP.
+missing=
+for pkg in lxc-tests sudo uidmap kmod dnsmasq-base busybox-static; do
+    dpkg-query -W -f='${Status}\n' $pkg 2>/dev/null | grep -q '^install ok installed' || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+    echo "compat: installing$missing" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || exit 2
 fi
 
 # The shell tests are the lxc-test-* files that are scripts (the C programs come later).
@@ -223,11 +229,20 @@ trap 'say interrupted; exit 130' INT TERM HUP
 # netns (LXC checks the bridge there), and for rlxc its templates cover Debian's.
 cat >"$W/inns.sh" <<'EOF'
 set -e
-s=$(mktemp -d "$W/sys.XXXXXX")
-mount -t sysfs sysfs "$s"
-mount --bind "$s/class/net" /sys/class/net
-mount --bind "$s/devices/virtual/net" /sys/devices/virtual/net
-umount -l "$s"; rmdir "$s"
+# A sysfs of the test netns on /sys (LXC looks for the bridge in /sys/class/net), with the host's
+# submounts (cgroups, securityfs, ...) bound back on it. A whole fresh sysfs, not binds over
+# /sys/class/net: the kernel lets unprivileged containers mount sysfs only while some sysfs in
+# the namespace is fully visible.
+old=$(mktemp -d "$W/sys.XXXXXX")
+mount --rbind /sys "$old"
+umount -l /sys
+mount -t sysfs sysfs /sys
+awk -v o="$old/" 'index($5, o) == 1 { print substr($5, length(o) + 1) }' /proc/self/mountinfo | sort |
+    awk 'BEGIN { last = "" } last == "" || index($0, last "/") != 1 { print; last = $0 }' |
+    while read -r sub; do
+        [ -d "/sys/$sub" ] && mount --rbind "$old/$sub" "/sys/$sub"
+    done
+umount -l "$old"; rmdir "$old"
 [ -z "$TMPL" ] || mount --bind "$TMPL" /usr/share/lxc/templates
 # A read-only devpts stacked on the host's /dev/pts (leaked by some other test) makes every
 # console setup fail; hide it in this private namespace only (the host keeps it, see the warning).

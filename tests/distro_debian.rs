@@ -1,0 +1,256 @@
+//! Acceptance: a real Debian bookworm system (systemd) boots under rlxc with Debian's own
+//! `debian.common.conf`, reaches `systemctl is-system-running` = running (or degraded, with the
+//! failed units printed), runs `systemctl status` and `apt-get --version` through `lxc-attach`,
+//! shuts down cleanly with `lxc-stop` (systemd's own shutdown, no kill), is destroyed, and leaves
+//! nothing behind.
+//!
+//! The tools come from the install prefix. `LXC_BIN_DIR=/usr/bin cargo test --test distro_debian`
+//! runs the very same test against Debian's LXC instead, which validates the test itself.
+//! Cgroup layouts: this host (hybrid) directly; pure cgroup2 through `tests/vm` (see
+//! `debian_boots_in_the_cgroup2_vm` below, which is ignored by default because it is slow).
+
+use rlxc_suite::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Generous liveness deadlines (not timed assertions: they only stop a hung boot or shutdown).
+const BOOT_DEADLINE: Duration = Duration::from_secs(180);
+const STOP_TIMEOUT_SECS: &str = "120";
+
+/// Where the `lxc-*` tools under test are: `LXC_BIN_DIR` (e.g. `/usr/bin` for Debian's LXC) or
+/// rlxc's install prefix.
+fn bin_dir() -> PathBuf {
+    std::env::var_os("LXC_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| prefix().join("bin"))
+}
+
+fn which() -> &'static str {
+    if std::env::var_os("LXC_BIN_DIR").is_some() {
+        "LXC_BIN_DIR"
+    } else {
+        "rlxc"
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// One Debian container in a private lxcpath, driven by the tools in [`bin_dir`]. Dropping it
+/// kills what is left with the same tools, ends a monitor that survived by PID, then lets the
+/// harness' `Lxcpath` unmount and remove the directory.
+struct Debian {
+    bin: PathBuf,
+    name: String,
+    log: PathBuf,
+    lp: Lxcpath,
+}
+
+impl Debian {
+    fn lxc(&self, tool_name: &str, args: &[&str]) -> Output {
+        let mut full = vec!["-P", self.lp.as_str(), "-n", self.name.as_str()];
+        full.extend_from_slice(args);
+        let program = self.bin.join(format!("lxc-{tool_name}"));
+        Command::new(&program)
+            .args(&full)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+    }
+
+    /// `lxc-attach --clear-env -- CMD...` with a plain PATH.
+    fn attach(&self, cmd: &[&str]) -> Output {
+        let mut args = vec!["--clear-env", "-v", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--"];
+        args.extend_from_slice(cmd);
+        self.lxc("attach", &args)
+    }
+
+    fn state(&self) -> String {
+        let out = self.lxc("info", &["-s"]);
+        String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or("").to_string()
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    fn monitor_pids(&self) -> Vec<i32> {
+        let want = format!("[lxc monitor] {} {}", self.lp.as_str(), self.name);
+        let mut pids = Vec::new();
+        if let Ok(rd) = std::fs::read_dir("/proc") {
+            for e in rd.filter_map(|e| e.ok()) {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+                let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmd).replace('\0', " ").trim() == want {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Debian {
+    fn drop(&mut self) {
+        if self.lp.path.join(&self.name).exists() && self.state() != "STOPPED" {
+            let _ = self.lxc("stop", &["-k"]);
+        }
+        for pid in self.monitor_pids() {
+            // This test started that monitor; a kill by PID is the last resort after lxc-stop.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        if self.lp.path.join(&self.name).exists() {
+            let _ = self.lxc("destroy", &["-f"]);
+        }
+    }
+}
+
+/// Make `<lxcpath>/<name>` with a Debian bookworm rootfs (the cached tarball from
+/// `../shared/tools/rootfs`) and a config including Debian's `debian.common.conf`.
+fn debian_container(lp: Lxcpath, name: &str) -> Debian {
+    let dir = lp.path.join(name);
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    let tool = repo_root().join("../shared/tools/rootfs");
+    run_ok(&tool, &["debian", rootfs.to_str().unwrap_or("/nonexistent")]);
+    let config = format!(
+        "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+         lxc.arch = linux64\n\
+         lxc.uts.name = {name}\n\
+         lxc.rootfs.path = dir:{}\n\
+         lxc.net.0.type = empty\n",
+        rootfs.display()
+    );
+    std::fs::write(dir.join("config"), config).unwrap_or_else(|e| panic!("write config: {e}"));
+    let log = lp.path.join(format!("{name}.log"));
+    Debian { bin: bin_dir(), name: name.to_string(), log, lp }
+}
+
+fn requirements(test: &str) -> bool {
+    if !require_root(test) {
+        return false;
+    }
+    if std::env::var_os("LXC_BIN_DIR").is_none() && !require_tools(test) {
+        return false;
+    }
+    if !bin_dir().join("lxc-start").exists() {
+        skip(test, &format!("no lxc-start in {}", bin_dir().display()));
+        return false;
+    }
+    for (f, why) in [
+        ("/usr/share/lxc/config/debian.common.conf", "Debian's LXC configs (package lxc)"),
+        ("../shared/tools/rootfs", "the rootfs tool"),
+    ] {
+        let p = if f.starts_with('/') { PathBuf::from(f) } else { repo_root().join(f) };
+        if !p.exists() {
+            skip(test, &format!("{} is missing: {why}", p.display()));
+            return false;
+        }
+    }
+    true
+}
+
+/// What exists now that did not before and belongs to this container (cgroups are filtered by
+/// the container's name because other tests make `lxc.*` cgroups on this machine at the same
+/// time; links are not compared for the same reason, and `lxc.net.0.type = empty` makes none).
+fn leaks(before: &HostState, needle: &str, name: &str) -> Vec<String> {
+    let now = HostState::capture(needle);
+    let mut leaks = Vec::new();
+    for x in now.cgroups.difference(&before.cgroups) {
+        if Path::new(x).file_name().map(|f| f.to_string_lossy().contains(name)).unwrap_or(false) {
+            leaks.push(format!("cgroup: {x}"));
+        }
+    }
+    for (what, b, a) in [
+        ("mount", &before.mounts, &now.mounts),
+        ("socket", &before.sockets, &now.sockets),
+        ("monitor", &before.monitors, &now.monitors),
+    ] {
+        for x in a.difference(b) {
+            leaks.push(format!("{what}: {x}"));
+        }
+    }
+    leaks
+}
+
+#[test]
+fn debian_bookworm_boots_runs_apt_and_shuts_down_cleanly() {
+    let test = "distro_debian::debian_bookworm_boots_runs_apt_and_shuts_down_cleanly";
+    if !requirements(test) {
+        return;
+    }
+    eprintln!("distro_debian: tools from {} ({})", bin_dir().display(), which());
+    let lp = Lxcpath::new("deb");
+    let needle = lp.as_str().to_string();
+    // Unique per run: cgroup names (lxc.payload.NAME) are host-wide.
+    let name = format!("deb{}", std::process::id());
+    let before = HostState::capture(&needle);
+    let c = debian_container(lp, &name);
+    let log = c.log.to_string_lossy().into_owned();
+
+    // Boot.
+    let out = c.lxc("start", &["-d", "-o", &log, "-l", "DEBUG"]);
+    assert!(out.status.success(), "lxc-start -d failed:\n{}\nlog tail:\n{}", text(&out), c.log_tail());
+
+    // Wait for systemd to finish booting: is-system-running prints initializing/starting until
+    // then, running or degraded after.
+    let t0 = Instant::now();
+    let status = loop {
+        let out = c.attach(&["systemctl", "is-system-running"]);
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if s == "running" || s == "degraded" {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < BOOT_DEADLINE,
+            "systemd did not finish booting within {BOOT_DEADLINE:?}: last answer {s:?} ({})\nstate {}\n\
+             jobs:\n{}\nlog tail:\n{}",
+            text(&out).trim(),
+            c.state(),
+            text(&c.attach(&["systemctl", "list-jobs", "--no-pager"])),
+            c.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!("distro_debian: systemd is {status} after {:.1} s", t0.elapsed().as_secs_f64());
+    if status == "degraded" {
+        let failed = c.attach(&["systemctl", "--failed", "--no-pager"]);
+        eprintln!("distro_debian: systemctl --failed:\n{}", text(&failed));
+    }
+
+    // systemctl status (exit 0, or 3 when some unit is not active) and apt inside.
+    let st = c.attach(&["systemctl", "status", "--no-pager"]);
+    let st_code = st.status.code();
+    assert!(matches!(st_code, Some(0) | Some(3)), "systemctl status failed ({st_code:?}):\n{}", text(&st));
+    eprintln!(
+        "distro_debian: systemctl status:\n{}",
+        String::from_utf8_lossy(&st.stdout).lines().take(8).collect::<Vec<_>>().join("\n")
+    );
+    let apt = c.attach(&["apt-get", "--version"]);
+    assert!(apt.status.success(), "apt-get --version failed:\n{}", text(&apt));
+    let apt_out = String::from_utf8_lossy(&apt.stdout).to_string();
+    assert!(apt_out.starts_with("apt "), "unexpected apt-get --version output: {apt_out}");
+    eprintln!("distro_debian: {}", apt_out.lines().next().unwrap_or(""));
+
+    // Clean shutdown: systemd's own (the halt signal), refused to be turned into a kill.
+    let t1 = Instant::now();
+    let stop = c.lxc("stop", &["-t", STOP_TIMEOUT_SECS, "--nokill"]);
+    assert!(
+        stop.status.success(),
+        "lxc-stop -t {STOP_TIMEOUT_SECS} --nokill failed (no clean shutdown):\n{}\nstate {}\nlog tail:\n{}",
+        text(&stop),
+        c.state(),
+        c.log_tail()
+    );
+    assert_eq!(c.state(), "STOPPED", "state after lxc-stop");
+    eprintln!("distro_debian: clean shutdown in {:.1} s", t1.elapsed().as_secs_f64());
+
+    // Destroy and check nothing is left.
+    let out = c.lxc("destroy", &[]);
+    assert!(out.status.success(), "lxc-destroy failed:\n{}", text(&out));
+    assert!(!c.lp.path.join(&name).exists(), "lxc-destroy left {}", c.lp.path.join(&name).display());
+    let left = leaks(&before, &needle, &name);
+    assert!(left.is_empty(), "left behind:\n  {}", left.join("\n  "));
+}
