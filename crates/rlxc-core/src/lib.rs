@@ -19,3 +19,4 @@ pub mod lxcpath;
 pub mod state;
 pub mod attach;
 pub mod terminal;
+pub mod execute;
