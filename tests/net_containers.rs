@@ -99,7 +99,11 @@ fn two_containers_on_one_bridge_ping_and_show_ips() {
     let before = links(&ns);
     busybox_container(&lp, "n1", &veth_config("192.0.2.11", "2001:db8::11"));
     let pair2 = format!("vp{}", std::process::id() % 1_000_000);
-    busybox_container(&lp, "n2", &format!("{}lxc.net.0.veth.pair = {pair2}\n", veth_config("192.0.2.12", "2001:db8::12")));
+    busybox_container(
+        &lp,
+        "n2",
+        &format!("{}lxc.net.0.veth.pair = {pair2}\n", veth_config("192.0.2.12", "2001:db8::12")),
+    );
     {
         let _stop = StopAll { ns: &ns, lxcpath: &lp, names: vec!["n1".into(), "n2".into()] };
         start(&ns, &lp, "n1");

@@ -173,6 +173,7 @@ fn veth_on_bridge_with_addresses_gateway_and_teardown() {
     nic.ipv4 = vec![parse_ipv4(0, "192.0.2.2/24").unwrap_or_else(|e| panic!("{e}"))];
     nic.ipv4_gateway = Some(Gateway::Auto);
     nic.ipv6 = vec![parse_ipv6(0, "2001:db8::2/64").unwrap_or_else(|e| panic!("{e}"))];
+    nic.ipv6_gateway = Some(Gateway::Addr("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED)));
     let mut g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("create: {e}"));
     let rt = g.runtime_nics();
     let host = rt[0].host_name.clone().unwrap_or_default();
@@ -190,6 +191,8 @@ fn veth_on_bridge_with_addresses_gateway_and_teardown() {
     assert!(ct.ip("link show lo").contains("UP"));
     let r = ct.ip("route show default");
     assert!(r.contains("default via 192.0.2.1 dev eth0"), "{r}");
+    let r = ct.ip("-6 route show default");
+    assert!(r.contains("default via 2001:db8::1 dev eth0"), "{r}");
     assert!(ping(&ns, "192.0.2.2"), "ping 192.0.2.2 from the test netns");
     let ips = ns.within(|| container_ips(ct.pid(), None, None)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
