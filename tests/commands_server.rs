@@ -302,3 +302,68 @@ fn our_client_gets_a_pidfd_over_scm_rights() {
     tx.send(Ctl::Quit).expect("ctl");
     th.join().expect("server thread");
 }
+
+#[test]
+fn long_names_use_the_hashed_socket_like_lxc() {
+    let t = "long_names_use_the_hashed_socket_like_lxc";
+    if !require_program(t, "lxc-info") {
+        return;
+    }
+    let base = format!("/tmp/rlxc-test-cmdlong-{}", std::process::id());
+    let _cleanup = Cleanup(base.clone());
+    let lxcpath = format!("{base}/{}", "p".repeat(90));
+    let name = "longname";
+    let sock = rlxc_core::commands::address::command_socket_name(&lxcpath, name);
+    assert!(sock.starts_with(b"lxc/") && sock.ends_with(b"/command"), "{}", String::from_utf8_lossy(&sock));
+    let pid = std::process::id() as i32;
+    let (tx, th) = serve(Fake {
+        name: name.into(),
+        lxcpath: lxcpath.clone(),
+        state: State::Running,
+        pid,
+        freezer: None,
+        stopped: false,
+    });
+    let o = run(debian("lxc-info"), &["-P", &lxcpath, "-n", name, "-s", "-p"]);
+    assert_eq!(text(&o), format!("State:          RUNNING\nPID:            {pid}\n"), "{o:?}");
+    // Listing resolves the hashed socket through GET_LXCPATH and GET_NAME.
+    let o = run(debian("lxc-ls"), &["-P", &lxcpath, "--active", "-1"]);
+    assert_eq!(text(&o), "longname\n", "{o:?}");
+    assert_eq!(rlxc_core::commands::client::active_containers(&lxcpath), vec![name.to_string()]);
+    if tool("lxc-ls").exists() {
+        let o = run(tool("lxc-ls"), &["-P", &lxcpath, "--active", "-1"]);
+        assert_eq!(text(&o), "longname\n", "{o:?}");
+        let o = run(tool("lxc-info"), &["-P", &lxcpath, "-n", name, "--json"]);
+        let j = text(&o);
+        assert!(j.contains("\"state\":\"RUNNING\"") && j.contains(&format!("\"pid\":{pid}")), "{j}");
+    }
+    tx.send(Ctl::Quit).expect("ctl");
+    th.join().expect("server thread");
+}
+
+#[test]
+fn container_lock_excludes_posix_lockers_and_second_handles() {
+    let t = "container_lock_excludes_posix_lockers_and_second_handles";
+    if !require_program(t, "python3") {
+        return;
+    }
+    let lxcpath = format!("/tmp/rlxc-test-cmdlock-{}", std::process::id());
+    let name = "lk";
+    let held = rlxc_core::lock::ContainerLock::acquire(&lxcpath, name).expect("lock");
+    let path = held.path().to_path_buf();
+    // Same process, second handle: excluded (OFD semantics, like LXC's lxclock).
+    assert!(matches!(
+        rlxc_core::lock::ContainerLock::try_acquire(&lxcpath, name),
+        Err(rlxc_core::lock::LockError::Busy { .. })
+    ));
+    // Another process with a classic POSIX lock on the same file: excluded too.
+    let probe = "import fcntl,sys\ntry:\n    fcntl.lockf(open(sys.argv[1],'r+'), fcntl.LOCK_EX|fcntl.LOCK_NB)\n    print('got')\nexcept OSError:\n    print('busy')\n";
+    let p = path.to_str().expect("utf8");
+    assert_eq!(text(&run("python3", &["-c", probe, p])), "busy\n");
+    drop(held);
+    assert_eq!(text(&run("python3", &["-c", probe, p])), "got\n");
+    let again = rlxc_core::lock::ContainerLock::try_acquire(&lxcpath, name).expect("free after drop");
+    drop(again);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(path.parent().expect("dir"));
+}
