@@ -116,6 +116,41 @@ fn v1_freezer_state(name: &str, lxcpath: &str) -> Option<State> {
     }
 }
 
+/// A container's on-disk config for `get_config_item`-style reads: the full config model when
+/// it loads (so keys are checked against LXC's table and values formatted like LXC), else the
+/// raw `key = value` reader (so a config rlxc cannot load still lists).
+pub enum DiskConfig {
+    Full(Box<rlxc_config::ContainerConfig>),
+    Raw(RawConfig),
+}
+
+impl DiskConfig {
+    /// Load `<lxcpath>/<name>/config` (missing: an empty raw config).
+    pub fn load(lxcpath: &str, name: &str) -> DiskConfig {
+        let path = config_path(lxcpath, name);
+        if !path.is_file() {
+            return DiskConfig::Raw(RawConfig::default());
+        }
+        match rlxc_config::ContainerConfig::load(&path) {
+            Ok(c) => DiskConfig::Full(Box::new(c)),
+            Err(_) => DiskConfig::Raw(RawConfig::load(&path)),
+        }
+    }
+
+    /// LXC's `get_config_item`: Ok(value, possibly empty), Err(()) for keys LXC rejects.
+    pub fn item(&self, key: &str) -> Result<String, ()> {
+        match self {
+            DiskConfig::Full(c) => c.get_item(key).map_err(|_| ()),
+            DiskConfig::Raw(r) => r.item(key),
+        }
+    }
+
+    /// The item, None when empty or invalid.
+    pub fn value(&self, key: &str) -> Option<String> {
+        self.item(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
 /// On-disk config values, read the way `get_config_item` reports them. Includes
 /// (`lxc.include` of files and directories of `*.conf`) are followed.
 ///
@@ -179,13 +214,22 @@ impl RawConfig {
         }
     }
 
-    /// The last value of a single-valued key.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.items.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-
     /// Every value of a list key, in order.
     pub fn get_all(&self, key: &str) -> Vec<&str> {
         self.items.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// A `get_config_item`-style value: list keys one value per line (newline-terminated),
+    /// others the last value. Only `lxc.*` keys are accepted.
+    pub fn item(&self, key: &str) -> Result<String, ()> {
+        if !key.starts_with("lxc.") {
+            return Err(());
+        }
+        let all = self.get_all(key);
+        const LIST_KEYS: &[&str] = &["lxc.group", "lxc.idmap", "lxc.mount.entry", "lxc.cap.drop", "lxc.cap.keep"];
+        if LIST_KEYS.contains(&key) || key.starts_with("lxc.hook.") || key.starts_with("lxc.environment") {
+            return Ok(all.iter().map(|v| format!("{v}\n")).collect());
+        }
+        Ok(all.last().map(|s| s.to_string()).unwrap_or_default())
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use rlxc_core::commands::client;
 use rlxc_core::state::State;
 
-use super::cmd_common::{self, RawConfig};
+use super::cmd_common::{self, DiskConfig};
 use crate::args::Opt;
 
 const OPTS: &[Opt] = &[
@@ -93,20 +93,6 @@ fn net_links(name: &str, lxcpath: &str) -> Vec<(String, Option<u64>, Option<u64>
     out
 }
 
-/// A config value as `get_config_item` prints it: Err(()) for keys LXC does not know.
-fn config_value(conf: &RawConfig, key: &str) -> Result<String, ()> {
-    if !key.starts_with("lxc.") {
-        return Err(());
-    }
-    let all = conf.get_all(key);
-    // List keys print one value per line, each newline-terminated; single keys the last value.
-    const LIST_KEYS: &[&str] = &["lxc.group", "lxc.idmap", "lxc.mount.entry", "lxc.cap.drop", "lxc.cap.keep"];
-    if LIST_KEYS.contains(&key) || key.starts_with("lxc.hook.") || key.starts_with("lxc.environment") {
-        return Ok(all.iter().map(|v| format!("{v}\n")).collect());
-    }
-    Ok(all.last().map(|s| s.to_string()).unwrap_or_default())
-}
-
 /// Entry point; `args` excludes the program name.
 pub fn main(args: &[String]) -> i32 {
     let c = match cmd_common::parse("lxc-info", args, OPTS, HELP, true) {
@@ -137,7 +123,7 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{name} doesn't exist");
         return 1;
     }
-    let conf = RawConfig::load(&cmd_common::config_path(&lxcpath, &name));
+    let conf = DiskConfig::load(&lxcpath, &name);
 
     if p.has("json") {
         return print_json(&name, &lxcpath, state, &conf, &keys);
@@ -210,7 +196,7 @@ pub fn main(args: &[String]) -> i32 {
         }
     }
     for key in &keys {
-        match config_value(&conf, key) {
+        match conf.item(key) {
             Ok(v) if v.is_empty() => {
                 if !humanize && keys.len() == 1 {
                     println!();
@@ -231,7 +217,7 @@ pub fn main(args: &[String]) -> i32 {
     0
 }
 
-fn print_json(name: &str, lxcpath: &str, state: State, conf: &RawConfig, keys: &[&str]) -> i32 {
+fn print_json(name: &str, lxcpath: &str, state: State, conf: &DiskConfig, keys: &[&str]) -> i32 {
     let mut o = Map::new();
     o.insert("name".into(), json!(name));
     o.insert("lxcpath".into(), json!(lxcpath));
@@ -268,7 +254,7 @@ fn print_json(name: &str, lxcpath: &str, state: State, conf: &RawConfig, keys: &
     if !keys.is_empty() {
         let mut cm = Map::new();
         for k in keys {
-            cm.insert(k.to_string(), config_value(conf, k).map(Value::String).unwrap_or(Value::Null));
+            cm.insert(k.to_string(), conf.item(k).map(Value::String).unwrap_or(Value::Null));
         }
         o.insert("config".into(), Value::Object(cm));
     }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use rlxc_core::commands::client;
 use rlxc_core::state::State;
 
-use super::cmd_common::{self, RawConfig};
+use super::cmd_common::{self, DiskConfig};
 use crate::args::Opt;
 
 const OPTS: &[Opt] = &[
@@ -170,19 +170,12 @@ fn has_all_groups(has: Option<&str>, must: &Option<Vec<String>>) -> bool {
     must.iter().all(|m| has.contains(m))
 }
 
-/// A config item of a running container (monitor) or from disk.
-fn item(name: &str, lxcpath: &str, conf: &RawConfig, key: &str, running: bool) -> Option<String> {
+/// A config item of a running container (monitor) or from disk; None when empty.
+fn item(name: &str, lxcpath: &str, conf: &DiskConfig, key: &str, running: bool) -> Option<String> {
     if running {
         return client::get_config_item(name, lxcpath, key).ok().flatten();
     }
-    let all = conf.get_all(key);
-    if all.is_empty() {
-        return None;
-    }
-    if key == "lxc.group" || key == "lxc.idmap" {
-        return Some(all.iter().map(|v| format!("{v}\n")).collect());
-    }
-    all.last().map(|s| s.to_string())
+    conf.value(key)
 }
 
 fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &mut Vec<Entry>) {
@@ -212,7 +205,7 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
         if f.stopped && state_str != "STOPPED" {
             continue;
         }
-        let conf = RawConfig::load(&cmd_common::config_path(lxcpath, &name));
+        let conf = DiskConfig::load(lxcpath, &name);
         let groups = item(&name, lxcpath, &conf, "lxc.group", running).map(|g| {
             let g = g.strip_suffix('\n').unwrap_or(&g);
             g.replace('\n', ", ")
@@ -256,15 +249,15 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
                 e.swap = swap_mb(&name, lxcpath, &st) as f64;
                 e.unprivileged = client::get_config_item(&name, lxcpath, "lxc.idmap").ok().flatten().is_some();
             } else {
-                e.unprivileged = !conf.get_all("lxc.idmap").is_empty();
+                e.unprivileged = conf.value("lxc.idmap").is_some();
             }
         }
         out.push(e);
         // Nested containers of stopped ones live under their rootfs; running ones would need
         // attaching (not done: their command sockets live in the container's network namespace).
         if f.nesting > 0 && !running {
-            if let Some(rootfs) = conf.get("lxc.rootfs.path") {
-                let rootfs = rootfs.split_once(':').map(|(_, p)| p).unwrap_or(rootfs);
+            if let Some(rootfs) = conf.value("lxc.rootfs.path") {
+                let rootfs = rootfs.split_once(':').map(|(_, p)| p.to_string()).unwrap_or(rootfs);
                 let nested = format!("{rootfs}/{}", lxcpath.trim_start_matches('/'));
                 let parent_name = out.last().map(|x| x.name.clone()).unwrap_or_default();
                 collect(&nested, f, Some(&parent_name), lvl + 1, out);
