@@ -279,10 +279,18 @@ impl HostNet {
         }
         h.set_up(hl.index, true)?;
         if nic.veth_mode == VethMode::Router {
-            // The host answers ARP/NDP for the container and routes its addresses to the veth.
-            sysctl::set(false, &host, "proxy_arp", "1")?;
-            if !nic.ipv6.is_empty() {
+            // Like LXC: the host answers ARP/NDP for the container's gateway address on the
+            // veth (proxy switch plus a proxy entry), and routes the container's own
+            // addresses to the veth.
+            if let Some(Gateway::Addr(gw)) = nic.ipv4_gateway {
+                sysctl::set(false, &host, "proxy_arp", "1")?;
+                h.proxy_neigh(hl.index, IpAddr::V4(gw), true)?;
+                self.nics[i].proxies.push((hl.index, IpAddr::V4(gw)));
+            }
+            if let Some(Gateway::Addr(gw)) = nic.ipv6_gateway {
                 sysctl::set(true, &host, "proxy_ndp", "1")?;
+                h.proxy_neigh(hl.index, IpAddr::V6(gw), true)?;
+                self.nics[i].proxies.push((hl.index, IpAddr::V6(gw)));
             }
             for a in &nic.ipv4 {
                 h.add_route(Some((IpAddr::V4(a.addr), 32)), None, hl.index, false)?;

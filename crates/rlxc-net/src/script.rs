@@ -1,9 +1,12 @@
 //! `lxc.net.N.script.up` / `script.down`: run on the host like LXC's `run_script_argv`.
 //!
-//! Hook version 0: `sh -c "exec SCRIPT NAME net up|down TYPE DEV"`. Version 1: `sh -c "exec
-//! SCRIPT"` with `LXC_HOOK_TYPE`, `LXC_HOOK_SECTION=net`, `LXC_NET_TYPE`, `LXC_NET_PARENT` and
-//! (veth) `LXC_NET_PEER` in the environment. Both also get the net variables, which LXC sets in
-//! the process environment. Output is logged at debug; a non-zero exit is an error.
+//! Arguments (checked against LXC): `TYPE`, then for every type but `empty` the link, then for
+//! veth the host-side name. Hook version 0: `sh -c "exec SCRIPT NAME net up|down ARGS"`.
+//! Version 1: `sh -c "exec SCRIPT ARGS"` with `LXC_HOOK_TYPE`, `LXC_HOOK_SECTION=net`,
+//! `LXC_NET_TYPE`, `LXC_NET_PARENT` (the link) and, for veth, `LXC_NET_PEER` (host name) in
+//! the environment. The rest of LXC's hook environment (`LXC_NAME`, `LXC_PID`, ...) is what the
+//! start path put in the process environment. Output is logged at debug; a non-zero exit is an
+//! error (and aborts a start).
 
 use std::process::{Command, Stdio};
 
@@ -28,34 +31,31 @@ pub fn run(name: &str, hook_version: u32, nic: &NicSpec, when: When, host_dev: O
     };
     let Some(script) = script else { return Ok(()) };
     let ty = nic.ty.as_str();
-    // What LXC passes after the type: the host veth name for veth, the link otherwise
-    // (nothing for empty).
-    let dev: Option<String> = match nic.ty {
-        NicType::Veth => host_dev.map(str::to_string),
-        NicType::Empty | NicType::None => None,
-        _ => nic.link.clone(),
-    };
+    let link = nic.link.clone().unwrap_or_default();
+    // LXC joins the arguments with spaces, so an empty link simply disappears for `sh`.
+    let mut args: Vec<String> = vec![ty.to_string()];
+    if nic.ty != NicType::Empty {
+        args.push(link.clone());
+    }
+    if nic.ty == NicType::Veth {
+        args.push(host_dev.unwrap_or_default().to_string());
+    }
     let line = if hook_version == 0 {
-        let mut s = format!("exec {script} {name} net {word} {ty}");
-        if let Some(d) = &dev {
-            s.push(' ');
-            s.push_str(d);
-        }
-        s
+        format!("exec {script} {name} net {word} {}", args.join(" "))
     } else {
-        format!("exec {script}")
+        format!("exec {script} {}", args.join(" "))
     };
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(&line).stdin(Stdio::null());
-    cmd.env("LXC_HOOK_TYPE", word).env("LXC_HOOK_SECTION", "net").env("LXC_NET_TYPE", ty);
-    if hook_version == 0 && std::env::var_os("LXC_NAME").is_none() {
+    if std::env::var_os("LXC_NAME").is_none() {
         cmd.env("LXC_NAME", name);
     }
-    if let Some(link) = &nic.link {
-        cmd.env("LXC_NET_PARENT", link);
-    }
-    if nic.ty == NicType::Veth {
-        if let Some(h) = host_dev {
+    if hook_version != 0 {
+        cmd.env("LXC_HOOK_TYPE", word).env("LXC_HOOK_SECTION", "net").env("LXC_NET_TYPE", ty);
+        if nic.ty != NicType::Empty && !link.is_empty() {
+            cmd.env("LXC_NET_PARENT", &link);
+        }
+        if let (NicType::Veth, Some(h)) = (nic.ty, host_dev) {
             cmd.env("LXC_NET_PEER", h);
         }
     }

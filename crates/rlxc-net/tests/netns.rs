@@ -214,14 +214,16 @@ fn veth_router_mode_pair_name_and_routes() {
         return skip(t, "needs root");
     }
     let ns = TestNs::new("vr");
-    ns.ip("addr add 198.51.100.1/32 dev lo");
+    ns.ip("addr add 192.0.2.1/32 dev lo");
     let before = ns.links();
     let ct = Contained::new();
     let mut nic = veth(0, None);
     nic.veth_mode = VethMode::Router;
     nic.veth_pair = Some(format!("rv{}", std::process::id() % 100000));
     nic.ipv4 = vec![parse_ipv4(0, "198.51.100.10/24").unwrap_or_else(|e| panic!("{e}"))];
-    nic.ipv4_gateway = Some(Gateway::Dev);
+    // A gateway outside the container's subnet, as router mode is used: reached through a
+    // device route, answered by the host (proxy entry on the host end).
+    nic.ipv4_gateway = Some(Gateway::Addr(Ipv4Addr::new(192, 0, 2, 1)));
     nic.veth_ipv4_routes = vec![(Ipv4Addr::new(198, 51, 100, 128), 25)];
     let pair = nic.veth_pair.clone().unwrap_or_default();
     let g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("create: {e}"));
@@ -230,7 +232,10 @@ fn veth_router_mode_pair_name_and_routes() {
     assert!(routes.contains(&format!("198.51.100.128/25 dev {pair}")), "{routes}");
     let pa = ns.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/{pair}/proxy_arp")]);
     assert_eq!(String::from_utf8_lossy(&pa.stdout).trim(), "1");
-    assert!(ct.ip("route show default").contains("default dev eth0"));
+    let p = ns.ip("neigh show proxy");
+    assert!(p.contains(&format!("192.0.2.1 dev {pair}")), "{p}");
+    let r = ct.ip("route show");
+    assert!(r.contains("default via 192.0.2.1 dev eth0") && r.contains("192.0.2.1 dev eth0"), "{r}");
     assert!(ping(&ns, "198.51.100.10"), "ping through router-mode veth");
     drop(g);
     assert_eq!(ns.links(), before);
@@ -326,12 +331,26 @@ fn scripts_get_lxc_arguments_and_environment() {
     nic.script_down = Some(script.display().to_string());
     let mut empty = NicSpec { index: 1, ty: NicType::Empty, ..NicSpec::default() };
     empty.script_up = Some(script.display().to_string());
-    let g = ns.within(|| create_host_side(ctx(), &[nic, empty], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
+    // Hook version 0: positional NAME net up|down TYPE LINK [VETH], no net variables.
+    let g = ns
+        .within(|| create_host_side(ctx(), &[nic.clone(), empty.clone()], ct.pid()))
+        .unwrap_or_else(|e| panic!("{e}"));
     let host = g.runtime_nics()[0].host_name.clone().unwrap_or_default();
     drop(g);
     let got = std::fs::read_to_string(&log).unwrap_or_default();
     let want = format!(
-        "ct0 net up veth {host} T=up S=net N=veth P=br1 E={host}\nct0 net up empty T=up S=net N=empty P= E=\nct0 net down veth {host} T=down S=net N=veth P=br1 E={host}\n"
+        "ct0 net up veth br1 {host} T= S= N= P= E=\nct0 net up empty T= S= N= P= E=\nct0 net down veth br1 {host} T= S= N= P= E=\n"
+    );
+    assert_eq!(got, want);
+    // Hook version 1: TYPE LINK [VETH] plus the LXC_HOOK_* / LXC_NET_* variables.
+    let _ = std::fs::remove_file(&log);
+    let v1 = NetContext { name: "ct0".into(), hook_version: 1 };
+    let g = ns.within(|| create_host_side(v1, &[nic, empty], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
+    let host = g.runtime_nics()[0].host_name.clone().unwrap_or_default();
+    drop(g);
+    let got = std::fs::read_to_string(&log).unwrap_or_default();
+    let want = format!(
+        "veth br1 {host} T=up S=net N=veth P=br1 E={host}\nempty T=up S=net N=empty P= E=\nveth br1 {host} T=down S=net N=veth P=br1 E={host}\n"
     );
     assert_eq!(got, want);
     // A failing script.up aborts and cleans up.
