@@ -115,6 +115,11 @@ impl Container {
         client::get_state(&self.name, &self.lxcpath).unwrap_or(State::Stopped)
     }
 
+    /// True once nobody listens on the command socket (the monitor exited).
+    fn monitor_gone(&self) -> bool {
+        matches!(client::get_state(&self.name, &self.lxcpath), Err(CmdError::NotRunning { .. }))
+    }
+
     /// Whether a monitor serves this container.
     pub fn is_running(&self) -> bool {
         self.state() != State::Stopped
@@ -180,19 +185,14 @@ impl Container {
 
     fn wait_stopped(&self, waiter: Option<client::StateClient>, pidfd: Option<std::os::fd::OwnedFd>, limit: Option<Duration>) -> bool {
         let start = Instant::now();
-        match waiter {
-            Some(client::StateClient::Reached(State::Stopped)) => return true,
-            Some(client::StateClient::Waiting(fd)) => {
-                if let Ok(State::Stopped) = client::receive_state(fd.as_fd(), &self.name, limit) {
-                    return true;
-                }
-            }
-            _ => {}
+        if let Some(client::StateClient::Waiting(fd)) = waiter {
+            let _ = client::receive_state(fd.as_fd(), &self.name, limit);
         }
-        // Fall back to polling the pidfd / state.
+        // STOPPED is served before the monitor finishes (post-stop hooks, exit): wait until its
+        // command socket is gone, so the caller sees a fully stopped container.
         let _ = pidfd;
         loop {
-            if !self.is_running() {
+            if self.monitor_gone() {
                 return true;
             }
             if let Some(l) = limit {

@@ -226,6 +226,8 @@ fn run_monitor(t: Target, mut server: CommandServer, opts: &StartOptions, hs: Op
                 error!("{reason}");
                 set_state(&mut m, &mut server, State::Aborting);
                 spawn::teardown(&mut m, &mut server, None, false);
+                // The command socket goes before the caller is released: nothing is left then.
+                drop(server);
                 hs.report(Err(&reason));
                 return Err(StartError::Failed(reason));
             }
