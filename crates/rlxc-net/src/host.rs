@@ -279,15 +279,23 @@ impl HostNet {
         }
         h.set_up(hl.index, true)?;
         if nic.veth_mode == VethMode::Router {
-            // Like LXC: the host answers ARP/NDP for the container's gateway address on the
-            // veth (proxy switch plus a proxy entry), and routes the container's own
+            // Like LXC: the host forwards for the container and answers ARP/NDP for its
+            // gateway address on the veth (a proxy entry), and routes the container's own
             // addresses to the veth.
             if let Some(Gateway::Addr(gw)) = nic.ipv4_gateway {
-                sysctl::set(false, &host, "proxy_arp", "1")?;
+                sysctl::set(false, &host, "forwarding", "1")?;
                 h.proxy_neigh(hl.index, IpAddr::V4(gw), true)?;
                 self.nics[i].proxies.push((hl.index, IpAddr::V4(gw)));
             }
             if let Some(Gateway::Addr(gw)) = nic.ipv6_gateway {
+                if sysctl::get(true, "all", "forwarding")? != "1" {
+                    return Err(NetError::Config {
+                        index: nic.index,
+                        key: "veth.mode".into(),
+                        msg: "router mode with an IPv6 gateway requires sysctl net.ipv6.conf.all.forwarding=1".into(),
+                    });
+                }
+                sysctl::set(true, &host, "forwarding", "1")?;
                 sysctl::set(true, &host, "proxy_ndp", "1")?;
                 h.proxy_neigh(hl.index, IpAddr::V6(gw), true)?;
                 self.nics[i].proxies.push((hl.index, IpAddr::V6(gw)));

@@ -230,7 +230,7 @@ fn veth_router_mode_pair_name_and_routes() {
     let routes = ns.ip("route show");
     assert!(routes.contains(&format!("198.51.100.10 dev {pair}")), "{routes}");
     assert!(routes.contains(&format!("198.51.100.128/25 dev {pair}")), "{routes}");
-    let pa = ns.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/{pair}/proxy_arp")]);
+    let pa = ns.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/{pair}/forwarding")]);
     assert_eq!(String::from_utf8_lossy(&pa.stdout).trim(), "1");
     let p = ns.ip("neigh show proxy");
     assert!(p.contains(&format!("192.0.2.1 dev {pair}")), "{p}");
