@@ -67,7 +67,7 @@ pub fn main(argv: &[String]) -> i32 {
     let pid = match client::get_init_pid(name, &lxcpath) {
         Ok(p) if p > 0 => p,
         _ => {
-            eprintln!("lxc-device: {name}: Container {name} not running.");
+            eprintln!("lxc-device: {name}: Container {name} is not running");
             return 1;
         }
     };
@@ -81,16 +81,16 @@ pub fn main(argv: &[String]) -> i32 {
             Ok(true) => iface::detach_interface(pid, dev, dst).map_err(|e| e.to_string()),
             _ => node(name, &lxcpath, pid, dev, dst, false),
         },
-        other => {
-            eprintln!("lxc-device: {name}: Error: Please use add or del (Refer to --help).: {other}");
+        _ => {
+            eprintln!("lxc-device: {name}: Error: Please use add or del (Please see --help output)");
             return 1;
         }
     };
     match res {
         Ok(()) => 0,
         Err(e) => {
-            let verb = if cmd == "add" { "add" } else { "del" };
-            eprintln!("lxc-device: {name}: Failed to {verb} {dev} to {name}: {e}");
+            let how = if cmd == "add" { "add {dev} to" } else { "del {dev} from" }.replace("{dev}", dev);
+            eprintln!("lxc-device: {name}: Failed to {how} {name}: {e}");
             1
         }
     }
