@@ -241,3 +241,39 @@ fn type_none_shares_the_monitor_netns() {
     let got = run_ok("stat", &["-L", "-c", "%i", &format!("/proc/{pid}/ns/net")]);
     assert_eq!(got, want);
 }
+
+#[test]
+fn net_clearing_index_gaps_and_shared_netns() {
+    let t = "net_clearing_index_gaps_and_shared_netns";
+    if !ready(t) {
+        return;
+    }
+    let lp = Lxcpath::new("netgap");
+    let ns = NetNs::new("gap");
+    run_ok("ip", &["-n", &ns.name, "link", "add", "br0", "type", "bridge"]);
+    run_ok("ip", &["-n", &ns.name, "addr", "add", "192.0.2.1/24", "dev", "br0"]);
+    run_ok("ip", &["-n", &ns.name, "link", "set", "br0", "up"]);
+    let before = links(&ns);
+    // `lxc.net =` drops what came before; index 3 alone is fine.
+    let cfg = "lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net =\nlxc.net.3.type = veth\nlxc.net.3.link = br0\n\
+               lxc.net.3.name = eth3\nlxc.net.3.flags = up\nlxc.net.3.ipv4.address = 192.0.2.33/24\n";
+    busybox_container(&lp, "g1", cfg);
+    busybox_container(&lp, "g2", "lxc.net =\nlxc.namespace.share.net = g1\n");
+    {
+        let _stop = StopAll { ns: &ns, lxcpath: &lp, names: vec!["g2".into(), "g1".into()] };
+        start(&ns, &lp, "g1");
+        let p1 = init_pid(&ns, &lp, "g1");
+        let l = String::from_utf8_lossy(&in_container_netns(&p1, &["ip", "-o", "link", "show"]).stdout).into_owned();
+        let names: Vec<&str> =
+            l.lines().filter_map(|x| x.split(": ").nth(1)).map(|n| n.split('@').next().unwrap_or("")).collect();
+        assert_eq!(names, vec!["lo", "eth3"], "{l}");
+        assert!(ns.exec(&["ping", "-c", "1", "-W", "5", "192.0.2.33"]).status.success());
+        // A second container joins the first one's network namespace.
+        start(&ns, &lp, "g2");
+        let p2 = init_pid(&ns, &lp, "g2");
+        let n1 = run_ok("stat", &["-L", "-c", "%i", &format!("/proc/{p1}/ns/net")]);
+        let n2 = run_ok("stat", &["-L", "-c", "%i", &format!("/proc/{p2}/ns/net")]);
+        assert_eq!(n1, n2);
+    }
+    assert_eq!(links(&ns), before);
+}
