@@ -141,14 +141,52 @@ impl Rtnl {
         Ok(payloads.iter().filter_map(|p| parse_link(p)).collect())
     }
 
+    /// One link by index or name with a plain (non-dump) RTM_GETLINK: None when it does not
+    /// exist. Cheap even on hosts with thousands of interfaces.
+    fn get_link(&mut self, index: i32, name: Option<&str>) -> Result<Option<Link>> {
+        let seq = self.next_seq();
+        let mut m = Msg::new(RTM_GETLINK, 0, seq);
+        m.ifinfo(AF_UNSPEC, index, 0, 0);
+        if let Some(n) = name {
+            m.attr_str(IFLA_IFNAME, n);
+        }
+        let what = name.map(str::to_string).unwrap_or_else(|| format!("index {index}"));
+        self.sock.send(&m.finish()).map_err(|e| nl_err("get", format!("link {what}"), e))?;
+        loop {
+            let n = self.sock.recv(&mut self.buf).map_err(|e| nl_err("get", format!("link {what}"), e))?;
+            for r in split(&self.buf[..n]) {
+                if r.seq != seq {
+                    continue;
+                }
+                if r.ty == NLMSG_ERROR {
+                    let code = if r.payload.len() >= 4 { attr_u32(&r.payload[..4]) as i32 } else { 0 };
+                    return match -code {
+                        0 | libc::ENODEV => Ok(None),
+                        e => Err(nl_err("get", format!("link {what}"), std::io::Error::from_raw_os_error(e))),
+                    };
+                }
+                if r.ty == RTM_NEWLINK {
+                    return Ok(parse_link(r.payload));
+                }
+            }
+        }
+    }
+
     /// The link called `name`, if any.
     pub fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
-        Ok(self.links()?.into_iter().find(|l| l.name == name))
+        // Names longer than IFNAMSIZ-1 cannot exist (and the kernel would reject the request).
+        if name.is_empty() || name.len() > 15 {
+            return Ok(None);
+        }
+        self.get_link(0, Some(name))
     }
 
     /// The link with index `index`, if any.
     pub fn link_by_index(&mut self, index: i32) -> Result<Option<Link>> {
-        Ok(self.links()?.into_iter().find(|l| l.index == index))
+        if index <= 0 {
+            return Ok(None);
+        }
+        self.get_link(index, None)
     }
 
     /// The link called `name`, or an error naming it.
