@@ -236,9 +236,17 @@ impl HostNet {
     }
 
     fn make_veth(&mut self, i: usize, nic: &NicSpec, h: &mut Rtnl) -> Result<()> {
-        let host = nic.veth_pair.clone().unwrap_or_else(|| random_name("veth", 6));
-        let peer = random_name("veth", 6);
-        h.create_veth(&host, &peer)?;
+        // Generated names can collide (rarely): try a few, never for a configured veth.pair.
+        let mut attempt = 0;
+        let (host, peer) = loop {
+            let host = nic.veth_pair.clone().unwrap_or_else(|| random_name("veth", 6));
+            let peer = random_name("veth", 6);
+            match h.create_veth(&host, &peer) {
+                Err(e) if e.errno() == Some(libc::EEXIST) && attempt < 5 => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(()) => break (host, peer),
+            }
+        };
         let hl = h.require(&host)?;
         self.nics[i].host_name = Some(host.clone());
         self.nics[i].host_index = Some(hl.index);

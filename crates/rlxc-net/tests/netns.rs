@@ -486,3 +486,24 @@ fn wireless_phys_moves_wiphy_and_returns() {
     assert_eq!(ns.links(), before);
     // Deleting the test netns hands the wiphy back to the initial namespace.
 }
+
+/// A phys link ending in `+` takes every matching host interface, and gives each back.
+#[test]
+fn phys_plus_pattern_moves_every_match() {
+    let t = "phys_plus";
+    if !is_root() {
+        return skip(t, "needs root");
+    }
+    let ns = TestNs::new("pp");
+    ns.ip("link add px0 type veth peer name qx0");
+    ns.ip("link add px1 type veth peer name qx1");
+    let before = ns.links();
+    let ct = Contained::new();
+    let nic = NicSpec { index: 0, ty: NicType::Phys, link: Some("px+".into()), ..NicSpec::default() };
+    let mut g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
+    let inside = ct.ip("-o link show");
+    assert!(inside.contains("px0") && inside.contains("px1"), "{inside}");
+    assert!(!ns.links().iter().any(|l| l.starts_with("px")));
+    g.teardown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ns.links(), before);
+}
