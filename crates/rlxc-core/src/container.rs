@@ -115,9 +115,10 @@ impl Container {
         client::get_state(&self.name, &self.lxcpath).unwrap_or(State::Stopped)
     }
 
-    /// True once nobody listens on the command socket (the monitor exited).
+    /// True once nobody listens on the command socket (the monitor exited): the client reads a
+    /// refused connection as STOPPED; a monitor busy tearing down does not answer (an error).
     fn monitor_gone(&self) -> bool {
-        matches!(client::get_state(&self.name, &self.lxcpath), Err(CmdError::NotRunning { .. }))
+        matches!(client::get_state(&self.name, &self.lxcpath), Ok(State::Stopped))
     }
 
     /// Whether a monitor serves this container.
