@@ -15,8 +15,10 @@
 # and no bridge ever touches the host's network. For rlxc the test runs with a PATH whose first
 # directory holds links to the prefix's lxc-* tools (and a stub that fails loudly for every LXC tool
 # rlxc does not install, so no test silently falls back to Debian's LXC), in a private mount
-# namespace where rlxc's templates are bind-mounted over /usr/share/lxc/templates (a copy of
-# Debian's templates overlaid with rlxc's; Debian's files are never written).
+# namespace where the same tools are also bind-mounted over /usr/bin/lxc-* (tests that `sudo -i`
+# get a fresh PATH) and rlxc's templates over /usr/share/lxc/templates (a copy of Debian's
+# templates overlaid with rlxc's). Debian's files are never written; the binds die with the
+# namespace.
 # After every test it removes leftover containers the test made under /var/lib/lxc; at the end it
 # undoes what the tests change on the host: users they add (and their homes, /run/user dirs),
 # lines added to /etc/subuid, /etc/subgid, /etc/lxc/lxc-usernet, /run/lxc/nics, files added to
@@ -173,8 +175,12 @@ net_down() {
 # rlxc's tools first on PATH, its templates where the tools look for them
 
 rlxc_setup() {
+    # Wrappers, not links: bound over /usr/bin/lxc-X a link would make rlxc believe it is
+    # installed in /usr (it finds its templates next to /proc/self/exe).
     for t in "$PREFIX"/bin/lxc-*; do
-        [ -e "$t" ] && ln -sf "$t" "$W/bin-rlxc/$(basename "$t")"
+        [ -e "$t" ] || continue
+        printf '#!/bin/sh\nexec %s "$@"\n' "$t" >"$W/bin-rlxc/$(basename "$t")"
+        chmod +x "$W/bin-rlxc/$(basename "$t")"
     done
     # Every LXC tool rlxc does not install fails loudly instead of falling back to /usr/bin.
     for t in /usr/bin/lxc-*; do
@@ -244,6 +250,15 @@ awk -v o="$old/" 'index($5, o) == 1 { print substr($5, length(o) + 1) }' /proc/s
     done
 umount -l "$old"; rmdir "$old"
 [ -z "$TMPL" ] || mount --bind "$TMPL" /usr/share/lxc/templates
+# rlxc: its tools (or the loud stubs) bound over /usr/bin/lxc-*, because tests that switch user
+# (`sudo -i -u`) get a fresh PATH and would otherwise run Debian's tools.
+if [ -n "$RLXC_BIN" ]; then
+    for f in /usr/bin/lxc-*; do
+        n=${f##*/}
+        case $n in lxc-test-*) continue ;; esac
+        [ -e "$RLXC_BIN/$n" ] && mount --bind "$RLXC_BIN/$n" "$f"
+    done
+fi
 # A read-only devpts stacked on the host's /dev/pts (leaked by some other test) makes every
 # console setup fail; hide it in this private namespace only (the host keeps it, see the warning).
 while [ "$(awk '$5 == "/dev/pts"' /proc/self/mountinfo | wc -l)" -gt 1 ] &&
@@ -272,10 +287,11 @@ run_one() { # IMPL TEST -> sets RES
     path=/usr/sbin:/usr/bin:/sbin:/bin
     [ "$impl" = rlxc ] && path=$W/bin-rlxc:$path
     start=$(date +%s.%N)
-    local tmpl=
+    local tmpl= rbin=
     [ "$impl" = rlxc ] && [ -d "$W/templates" ] && tmpl=$W/templates
+    [ "$impl" = rlxc ] && rbin=$W/bin-rlxc
     nsenter --net="/run/netns/$NS" unshare --mount --propagation slave \
-        env -i PATH="$path" HOME=/root TERM=dumb LANG=C.UTF-8 W="$W" TMPL="$tmpl" TO="$TIMEOUT" \
+        env -i PATH="$path" HOME=/root TERM=dumb LANG=C.UTF-8 W="$W" TMPL="$tmpl" RLXC_BIN="$rbin" TO="$TIMEOUT" \
         sh "$W/inns.sh" "/usr/bin/lxc-test-$t" </dev/null >"$log" 2>&1
     rc=$?
     end=$(date +%s.%N)
