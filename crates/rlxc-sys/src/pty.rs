@@ -81,7 +81,7 @@ impl<Fd: AsFd> RawMode<Fd> {
         let saved = termios::tcgetattr(&fd)?;
         let mut raw = saved.clone();
         raw.make_raw();
-        termios::tcsetattr(&fd, OptionalActions::Flush, &raw)?;
+        termios::tcsetattr(&fd, OptionalActions::Now, &raw)?;
         Ok(RawMode { fd, saved })
     }
 }
