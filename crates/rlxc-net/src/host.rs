@@ -45,6 +45,8 @@ struct Created {
     phys: Option<PhysOrig>,
     /// Proxy neighbour entries added on the host (link index, address).
     proxies: Vec<(i32, IpAddr)>,
+    /// Host routes of single addresses to the loopback device (ipvlan l2proxy).
+    lo_routes: Vec<(i32, IpAddr)>,
     /// Open vSwitch bridge the host end was added to.
     ovs: Option<String>,
     up_ran: bool,
@@ -164,6 +166,7 @@ pub fn create_host_side(ctx: NetContext, nics: &[NicSpec], child_pid: i32) -> Re
             moved: None,
             phys: None,
             proxies: Vec::new(),
+            lo_routes: Vec::new(),
             ovs: None,
             up_ran: false,
         });
@@ -326,7 +329,8 @@ impl HostNet {
     }
 
     fn l2proxy(&mut self, i: usize, nic: &NicSpec, h: &mut Rtnl) -> Result<()> {
-        let link = need_link(nic)?;
+        // Like LXC, l2proxy only does something together with a link.
+        let Some(link) = nic.link.as_deref() else { return Ok(()) };
         let l = h.require(link)?;
         let err = |k: &str| NetError::Config {
             index: nic.index,
@@ -344,11 +348,30 @@ impl HostNet {
                 return Err(err("ipv6.conf.LINK.forwarding"));
             }
         }
+        // ipvlan: only l3s works with proxy entries, and the host needs a route for each
+        // address to the loopback device to answer for it.
+        let lo = if nic.ty == NicType::Ipvlan {
+            if nic.ipvlan_mode != 2 {
+                return Err(NetError::Config {
+                    index: nic.index,
+                    key: "l2proxy".into(),
+                    msg: format!("requires ipvlan mode on dev \"{link}\" be l3s when used with l2proxy"),
+                });
+            }
+            Some(h.require("lo")?.index)
+        } else {
+            None
+        };
         let addrs: Vec<IpAddr> =
             nic.ipv4.iter().map(|a| IpAddr::V4(a.addr)).chain(nic.ipv6.iter().map(|a| IpAddr::V6(a.addr))).collect();
         for a in addrs {
             h.proxy_neigh(l.index, a, true)?;
             self.nics[i].proxies.push((l.index, a));
+            if let Some(lo) = lo {
+                let plen = if a.is_ipv6() { 128 } else { 32 };
+                h.add_route(Some((a, plen)), None, lo, a.is_ipv6())?;
+                self.nics[i].lo_routes.push((lo, a));
+            }
         }
         Ok(())
     }
@@ -490,6 +513,9 @@ impl HostNet {
             for (idx, a) in &n.proxies {
                 keep(h.proxy_neigh(*idx, *a, false));
             }
+            for (lo, a) in &n.lo_routes {
+                keep(h.del_route((*a, if a.is_ipv6() { 128 } else { 32 }), *lo, a.is_ipv6()));
+            }
             if let (Some(br), Some(host)) = (&n.ovs, &n.host_name) {
                 keep(ovs(&["--if-exists", "del-port", br, host]).map_err(NetError::Other));
             }
@@ -529,7 +555,19 @@ impl HostNet {
                     h.set_name(l.index, &orig.name)?;
                 }
             }
-            _ => c.move_to_fd(idx, self.host_ns.as_fd(), Some(&orig.name))?,
+            _ => match c.move_to_fd(idx, self.host_ns.as_fd(), Some(&orig.name)) {
+                // Someone took the name meanwhile: bring it home under another name rather
+                // than leave it behind.
+                Err(e) if e.errno() == Some(libc::EEXIST) => {
+                    let tmp = random_name("phys", 6);
+                    c.move_to_fd(idx, self.host_ns.as_fd(), Some(&tmp))?;
+                    return Err(NetError::Other(format!(
+                        "phys device \"{}\" returned to the host as \"{tmp}\": the name is taken there",
+                        orig.name
+                    )));
+                }
+                r => r?,
+            },
         }
         let l = h.require(&orig.name)?;
         if orig.mtu != 0 && l.mtu != orig.mtu {

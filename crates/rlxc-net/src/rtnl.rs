@@ -375,6 +375,15 @@ impl Rtnl {
         self.ack(m, seq).map_err(|e| nl_err("add", what, e))
     }
 
+    /// Delete the route to `dst` out of `oif` from the main table.
+    pub fn del_route(&mut self, dst: (IpAddr, u8), oif: i32, v6: bool) -> Result<()> {
+        let seq = self.next_seq();
+        let mut m = Msg::new(RTM_DELROUTE, NLM_F_ACK, seq);
+        m.rtmsg(if v6 { AF_INET6 } else { AF_INET }, dst.1, RT_SCOPE_LINK);
+        m.attr(RTA_DST, &ip_bytes(dst.0)).attr_u32(RTA_OIF, oif as u32);
+        self.ack(m, seq).map_err(|e| nl_err("delete", format!("route {}/{} dev index {oif}", dst.0, dst.1), e))
+    }
+
     /// Add (or remove) a proxy neighbour entry for `addr` on link `index` (`ip neigh add proxy`).
     pub fn proxy_neigh(&mut self, index: i32, addr: IpAddr, add: bool) -> Result<()> {
         let seq = self.next_seq();

@@ -409,7 +409,6 @@ fn ipvlan_and_vlan() {
     let ns = TestNs::new("iv");
     ns.ip("link add up0 type veth peer name up1");
     ns.ip("link set up0 up");
-    let before = ns.links();
     let probe = ns.exec(&["ip", "link", "add", "probe0", "link", "up0", "type", "ipvlan"]);
     let probe2 = ns.exec(&["ip", "link", "add", "probe1", "link", "up0", "type", "vlan", "id", "5"]);
     if !probe.status.success() || !probe2.status.success() {
@@ -438,13 +437,38 @@ fn ipvlan_and_vlan() {
         up: true,
         ..NicSpec::default()
     };
-    let g = ns.within(|| create_host_side(ctx(), &[iv, vl], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
+    // l2proxy with ipvlan: only l3s, plus a route to lo per address on the host. (The ipvlan
+    // mode belongs to the parent device, hence another parent.)
+    ns.ip("link add up2 type veth peer name up3");
+    ns.ip("link set up2 up");
+    let before = ns.links();
+    ns.exec(&["sysctl", "-qw", "net.ipv4.conf.up2.forwarding=1"]);
+    let l3s = NicSpec {
+        index: 2,
+        ty: NicType::Ipvlan,
+        link: Some("up2".into()),
+        name: Some("iv1".into()),
+        ipvlan_mode: 2,
+        l2proxy: true,
+        ipv4: vec![parse_ipv4(2, "192.0.2.61/24").unwrap_or_else(|e| panic!("{e}"))],
+        ..NicSpec::default()
+    };
+    let bad = NicSpec { ipvlan_mode: 1, ..l3s.clone() };
+    let err = ns.within(|| create_host_side(ctx(), &[bad], ct.pid())).err();
+    assert!(matches!(err, Some(NetError::Config { ref key, .. }) if key == "l2proxy"), "{err:?}");
+    let g = ns.within(|| create_host_side(ctx(), &[iv, vl, l3s], ct.pid())).unwrap_or_else(|e| panic!("{e}"));
     let l = ct.ip("-d -o link show iv0");
     assert!(l.contains("ipvlan") && l.contains("mode l2") && l.contains("private"), "{l}");
+    let l = ct.ip("-d -o link show iv1");
+    assert!(l.contains("mode l3s"), "{l}");
     let l = ct.ip("-d -o link show vl0");
     assert!(l.contains("vlan protocol 802.1Q id 42"), "{l}");
+    assert!(ns.ip("route show").contains("192.0.2.61 dev lo"));
+    assert!(ns.ip("neigh show proxy").contains("192.0.2.61 dev up2"));
     drop(g);
     assert_eq!(ns.links(), before);
+    assert!(!ns.ip("route show").contains("192.0.2.61"));
+    assert!(!ns.ip("neigh show proxy").contains("192.0.2.61"));
 }
 
 /// Wireless phys: the wiphy moves through nl80211 and comes back (mac80211_hwsim, in the VM).
