@@ -1,0 +1,254 @@
+//! cgroups of real busybox containers started with rlxc's tools: limits the kernel enforces
+//! (pids.max stops a fork bomb, a memory limit OOM-kills a hog), eBPF device rules inside the
+//! container, freeze/unfreeze, `lxc-cgroup`, and no cgroup left after 100 start/stop cycles.
+//! Works on hybrid/legacy hosts (v1 keys) and pure cgroup2 (v2 keys, in the VM).
+
+use rlxc_cgroup::{Layout, LayoutKind};
+use rlxc_suite::*;
+use std::path::{Path, PathBuf};
+
+mod cgroup_common;
+use cgroup_common::cgroups_named;
+
+/// The tests compare host-wide cgroup snapshots, so they run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn ready(test: &str) -> bool {
+    require_root(test) && require_tools(test)
+}
+
+/// Nothing of this test's containers is left: no cgroup named after them, no new `lxc.pivot`,
+/// and no mount, socket or monitor process under the lxcpath. (HostState's cgroup set is
+/// host-wide, so other engineers' containers starting meanwhile would count; we check ours.)
+fn assert_clean(before: &HostState, lp: &Lxcpath, names: &[&str]) {
+    for n in names {
+        // Container names are unique per test run through the lxcpath's pid suffix.
+        let left = cgroups_named(&format!(".{n}"));
+        assert!(left.is_empty(), "cgroups left behind: {left:?}");
+    }
+    let now = HostState::capture(lp.as_str());
+    let pivots: Vec<_> = now
+        .cgroups
+        .difference(&before.cgroups)
+        .filter(|c| {
+            // Only at our base (init's cgroup): nested ones belong to other tools' cgroup dirs.
+            c.ends_with("lxc.pivot") && c.matches('/').count() <= 5
+        })
+        .collect();
+    assert!(pivots.is_empty(), "new lxc.pivot cgroups: {pivots:?}");
+    for (what, b, a) in [
+        ("mount", &before.mounts, &now.mounts),
+        ("socket", &before.sockets, &now.sockets),
+        ("monitor", &before.monitors, &now.monitors),
+    ] {
+        let new: Vec<_> = a.difference(b).collect();
+        assert!(new.is_empty(), "{what} left behind: {new:?}");
+    }
+}
+
+fn uniq(n: &str) -> String {
+    format!("{n}-{}", std::process::id())
+}
+
+fn unified() -> bool {
+    Layout::detect().map(|l| l.kind == LayoutKind::Unified).unwrap_or(false)
+}
+
+/// `lxc.cgroup.X` on v1 hosts, `lxc.cgroup2.Y` on cgroup2.
+fn limit(v1: &str, v2: &str, value: &str) -> String {
+    if unified() {
+        format!("lxc.cgroup2.{v2} = {value}\n")
+    } else {
+        format!("lxc.cgroup.{v1} = {value}\n")
+    }
+}
+
+/// A container whose init runs `script` (busybox sh) and then sleeps; results go to
+/// `<rootfs>/result`.
+fn script_container(lp: &Lxcpath, name: &str, script: &str, extra: &str) -> PathBuf {
+    let dir = busybox_container(lp, name, &format!("lxc.init.cmd = /bin/sh /test.sh\n{extra}"));
+    let rootfs = dir.join("rootfs");
+    std::fs::write(rootfs.join("test.sh"), format!("{script}\nexec sleep 1000\n")).unwrap();
+    rootfs
+}
+
+fn start(lp: &Lxcpath, name: &str) {
+    let out = lp.lxc("start", &["-n", name, "-l", "debug", "-o", &format!("{}/{name}.log", lp.as_str())]);
+    if !out.status.success() {
+        let log = std::fs::read_to_string(format!("{}/{name}.log", lp.as_str())).unwrap_or_default();
+        panic!("lxc-start {name} failed: {}\nlog:\n{log}", String::from_utf8_lossy(&out.stderr));
+    }
+    lp.lxc_ok("wait", &["-n", name, "-s", "RUNNING", "-t", "30"]);
+}
+
+/// Wait until `<rootfs>/result` has a line starting with `done` (the script's last word).
+fn result(rootfs: &Path) -> String {
+    for _ in 0..600 {
+        let r = std::fs::read_to_string(rootfs.join("result")).unwrap_or_default();
+        if r.lines().any(|l| l.starts_with("done")) {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the container's script did not finish: {:?}", std::fs::read_to_string(rootfs.join("result")));
+}
+
+#[test]
+fn pids_max_stops_a_fork_bomb() {
+    if !ready("pids_max_stops_a_fork_bomb") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgpid");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("fb");
+    let cn = cn.as_str();
+    let rootfs = script_container(
+        &lp,
+        cn,
+        "(i=0; while [ $i -lt 40 ]; do sleep 1000 & i=$((i+1)); done) 2>/err; echo done >/result",
+        &limit("pids.max", "pids.max", "10"),
+    );
+    start(&lp, cn);
+    result(&rootfs);
+    let err = std::fs::read_to_string(rootfs.join("err")).unwrap_or_default();
+    assert!(err.contains("fork"), "the shell must fail to fork: {err:?}");
+    let current = lp.lxc_ok("cgroup", &["-n", cn, "pids.current"]);
+    assert!(current.trim().parse::<u32>().unwrap() <= 10, "pids.current {current}");
+    let events = lp.lxc_ok("cgroup", &["-n", cn, "pids.events"]);
+    assert!(!events.contains("max 0"), "{events}");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
+#[test]
+fn memory_limit_oom_kills_a_hog() {
+    if !ready("memory_limit_oom_kills_a_hog") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgmem");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("hog");
+    let cn = cn.as_str();
+    let rootfs = script_container(
+        &lp,
+        cn,
+        "tail /dev/zero; echo \"rc=$?\" >/result; echo done >>/result",
+        &limit("memory.limit_in_bytes", "memory.max", "67108864"),
+    );
+    start(&lp, cn);
+    let r = result(&rootfs);
+    assert!(r.contains("rc=137"), "the hog must be SIGKILLed by the OOM killer: {r}");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
+const DEVS: &str = "if head -c1 /dev/null; then echo null-ok; else echo null-denied; fi >/result; \
+    if head -c1 /dev/zero >/dev/null; then echo zero-ok; else echo zero-denied; fi >>/result; \
+    if echo x >/dev/full; then echo full-w-ok; else echo full-w-denied; fi >>/result 2>/dev/null; echo done >>/result";
+
+#[test]
+fn ebpf_device_rules_apply_inside_the_container() {
+    if !ready("ebpf_device_rules_apply_inside_the_container") {
+        return;
+    }
+    let _serial = serial();
+    let l = Layout::detect().unwrap();
+    if l.unified().is_none() || !rlxc_cgroup::devices::bpf_supported() {
+        skip("ebpf_device_rules_apply_inside_the_container", "no cgroup2 or no eBPF device programs");
+        return;
+    }
+    let lp = Lxcpath::new("cgdev");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("dev");
+    let cn = cn.as_str();
+    let rules =
+        "lxc.cgroup2.devices.deny = a\nlxc.cgroup2.devices.allow = c 1:3 rwm\nlxc.cgroup2.devices.allow = c 1:7 r\n\
+                 lxc.cgroup2.devices.allow = c 136:* rwm\nlxc.cgroup2.devices.allow = c 5:* rwm\n";
+    let rootfs = script_container(&lp, cn, DEVS, rules);
+    start(&lp, cn);
+    let r = result(&rootfs);
+    assert!(r.contains("null-ok"), "{r}");
+    assert!(r.contains("zero-denied"), "{r}");
+    assert!(r.contains("full-w-denied"), "partial access mask: r only: {r}");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
+#[test]
+fn freeze_and_unfreeze() {
+    if !ready("freeze_and_unfreeze") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgfrz");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("frz");
+    let cn = cn.as_str();
+    script_container(&lp, cn, "echo done >/result", "");
+    start(&lp, cn);
+    lp.lxc_ok("freeze", &["-n", cn]);
+    assert_eq!(lp.lxc_ok("info", &["-n", cn, "-s"]).split_whitespace().last(), Some("FROZEN"));
+    let key = if unified() { "cgroup.events" } else { "freezer.state" };
+    let v = lp.lxc_ok("cgroup", &["-n", cn, key]);
+    assert!(v.contains("frozen 1") || v.trim() == "FROZEN", "{v}");
+    lp.lxc_ok("unfreeze", &["-n", cn]);
+    assert_eq!(lp.lxc_ok("info", &["-n", cn, "-s"]).split_whitespace().last(), Some("RUNNING"));
+    // A frozen container can still be stopped.
+    lp.lxc_ok("freeze", &["-n", cn]);
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
+#[test]
+fn lxc_cgroup_gets_and_sets() {
+    if !ready("lxc_cgroup_gets_and_sets") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgtool");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("t");
+    let cn = cn.as_str();
+    script_container(&lp, cn, "echo done >/result", &limit("pids.max", "pids.max", "50"));
+    // Not running yet: a clear error.
+    let out = lp.lxc("cgroup", &["-n", cn, "pids.max"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not running"));
+    start(&lp, cn);
+    assert_eq!(lp.lxc_ok("cgroup", &["-n", cn, "pids.max"]).trim(), "50");
+    lp.lxc_ok("cgroup", &["-n", cn, "pids.max", "60"]);
+    assert_eq!(lp.lxc_ok("cgroup", &[cn, "pids.max"]).trim(), "60");
+    let pid = lp.lxc_ok("info", &["-n", cn, "-p"]);
+    let pid = pid.split_whitespace().last().unwrap_or("").to_string();
+    assert!(lp.lxc_ok("cgroup", &["-n", cn, "cgroup.procs"]).lines().any(|l| l == pid));
+    let bad = lp.lxc("cgroup", &["-n", cn, "nosuch.file"]);
+    assert!(!bad.status.success());
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
+#[test]
+fn no_cgroup_left_after_100_start_stop_cycles() {
+    if !ready("no_cgroup_left_after_100_start_stop_cycles") {
+        return;
+    }
+    let _serial = serial();
+    let cycles: usize = std::env::var("RLXC_CG_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let lp = Lxcpath::new("cgcyc");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("cyc");
+    let cn = cn.as_str();
+    script_container(&lp, cn, "echo done >/result", &limit("pids.max", "pids.max", "100"));
+    for i in 0..cycles {
+        let out = lp.lxc("start", &["-n", cn]);
+        assert!(out.status.success(), "cycle {i}: {}", String::from_utf8_lossy(&out.stderr));
+        lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    }
+    assert_clean(&before, &lp, &[cn]);
+}
