@@ -302,3 +302,27 @@ mod tests {
         assert_eq!(attr_u32(&[1]), 0);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the kernel (or a corrupted buffer) hands us, parsing never panics.
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for m in split(&data) {
+                let _ = attrs(m.payload);
+            }
+            let a = attrs(&data);
+            for (_, d) in &a {
+                let _ = attrs(d);
+                let _ = attr_string(d);
+                let _ = attr_u32(d);
+            }
+            let _ = crate::rtnl::parse_link_for_test(&data);
+            let _ = crate::rtnl::parse_addr_for_test(&data);
+        }
+    }
+}

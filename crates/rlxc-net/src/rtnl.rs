@@ -454,3 +454,13 @@ fn parse_addr(p: &[u8]) -> Option<AddrInfo> {
     };
     Some(AddrInfo { index, addr, prefix, scope })
 }
+
+#[cfg(test)]
+pub(crate) fn parse_link_for_test(p: &[u8]) -> Option<Link> {
+    parse_link(p)
+}
+
+#[cfg(test)]
+pub(crate) fn parse_addr_for_test(p: &[u8]) -> Option<AddrInfo> {
+    parse_addr(p)
+}

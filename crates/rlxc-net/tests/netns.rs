@@ -270,6 +270,14 @@ fn macvlan_and_failed_start_cleanup() {
     assert_eq!(ns.links(), before, "failed start left host devices");
     let inside = ct.ip("-o link show");
     assert!(!inside.contains("eth0") && !inside.contains("mv0"), "{inside}");
+    // A gateway on a device that is not brought up is refused (as LXC does), and cleaned up.
+    let mut down = veth(0, None);
+    down.up = false;
+    down.ipv4_gateway = Some(Gateway::Dev);
+    let err = ns.within(|| create_host_side(ctx(), &[down], ct.pid())).err();
+    assert!(matches!(err, Some(NetError::Config { ref key, .. }) if key == "ipv4.gateway"), "{err:?}");
+    assert_eq!(ns.links(), before);
+    assert!(!ct.ip("-o link show").contains("eth0"));
 }
 
 #[test]
