@@ -136,7 +136,8 @@ fn create_without_template_merges_the_config_file_and_honours_dir() {
     let extra = lp.path.join("extra.conf");
     std::fs::write(&extra, "lxc.uts.name = merged\nlxc.net.0.type = empty\n").expect("write");
     let rootdir = lp.path.join("elsewhere");
-    let o = lp.lxc("create", &["-n", &name, "-f", extra.to_str().unwrap_or(""), "--dir", rootdir.to_str().unwrap_or("")]);
+    let o =
+        lp.lxc("create", &["-n", &name, "-f", extra.to_str().unwrap_or(""), "--dir", rootdir.to_str().unwrap_or("")]);
     assert!(o.status.success(), "create: {}", show(&o));
     let cfg = std::fs::read_to_string(lp.path.join(&name).join("config")).expect("config");
     assert!(cfg.contains("lxc.uts.name = merged"), "{cfg}");

@@ -46,11 +46,17 @@ fn version_1_hooks_get_lxcs_environment() {
     assert!(lp.lxc("stop", &["-n", &name, "-k"]).status.success());
     let text = read(&out);
     for kind in ["pre-start", "start-host", "mount", "stop", "post-stop"] {
-        assert!(text.lines().any(|l| l.starts_with(&format!("{kind} section=lxc name={name} "))), "no {kind} line:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{kind} section=lxc name={name} "))),
+            "no {kind} line:\n{text}"
+        );
     }
     let cfg = dir.join("config");
     assert!(text.contains(&format!("cfg={}", cfg.display())), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("start-host") && !l.contains("pid= ")), "start-host lacks LXC_PID:\n{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("start-host") && !l.contains("pid= ")),
+        "start-host lacks LXC_PID:\n{text}"
+    );
     assert!(text.lines().any(|l| l.starts_with("stop") && l.contains("target=stop")), "{text}");
     assert!(text.contains("stop netns-exists"), "stop hook lacks a usable LXC_NET_NS:\n{text}");
     assert_eq!(read(&dir.join("rootfs/started")).trim(), "inside-start");

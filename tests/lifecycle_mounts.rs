@@ -28,8 +28,11 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_onto_the_host() {
     let rootfs = dir.join("rootfs");
     std::fs::create_dir_all(rootfs.join("mnt")).expect("mkdir mnt");
     std::os::unix::fs::symlink(&host, rootfs.join("mnt/abs")).expect("symlink");
-    std::os::unix::fs::symlink("../../../../../../../../..".to_string() + host.to_str().unwrap_or(""), rootfs.join("mnt/rel"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(
+        "../../../../../../../../..".to_string() + host.to_str().unwrap_or(""),
+        rootfs.join("mnt/rel"),
+    )
+    .expect("symlink");
     std::os::unix::fs::symlink(&host, rootfs.join("mnt/absfile")).expect("symlink");
     // The in-root targets of those symlinks exist, so resolution succeeds inside the rootfs.
     let inroot = rootfs.join(host.strip_prefix("/").expect("absolute"));

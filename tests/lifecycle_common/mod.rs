@@ -66,7 +66,10 @@ pub fn init_pid(lp: &Lxcpath, name: &str) -> Option<i32> {
 
 /// Run a command inside the running container through nsenter (independent of lxc-attach).
 pub fn in_container(pid: i32, cmd: &str) -> Output {
-    rlxc_suite::run("nsenter", &["-t", &pid.to_string(), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "/bin/sh", "-c", cmd])
+    rlxc_suite::run(
+        "nsenter",
+        &["-t", &pid.to_string(), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "/bin/sh", "-c", cmd],
+    )
 }
 
 /// Append lines to a container's config.

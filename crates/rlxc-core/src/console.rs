@@ -117,12 +117,8 @@ impl LogFile {
             } else {
                 let _ = self.file.set_len(0);
             }
-            if let Ok(f) = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(&self.path)
+            if let Ok(f) =
+                OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_CLOEXEC).open(&self.path)
             {
                 self.file = f;
             }
@@ -163,7 +159,8 @@ impl Console {
         if conf.disabled() {
             return Ok(None);
         }
-        let pty = open_pty().map_err(|source| ConsoleError { what: "allocate pty", path: "/dev/ptmx".into(), source })?;
+        let pty =
+            open_pty().map_err(|source| ConsoleError { what: "allocate pty", path: "/dev/ptmx".into(), source })?;
         let log = match conf.logfile.as_deref() {
             Some(p) if !p.is_empty() => Some(LogFile::open(Path::new(p), conf.log_size, conf.rotate)?),
             _ => None,

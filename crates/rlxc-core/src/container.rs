@@ -139,7 +139,10 @@ impl Container {
                 destroy_files(&self.lxcpath, &self.name, &self.conf);
                 drop(lock);
             }
-            return Err(ContainerError::Create(format!("container \"{}\" is being created or its creation failed", self.name)));
+            return Err(ContainerError::Create(format!(
+                "container \"{}\" is being created or its creation failed",
+                self.name
+            )));
         }
         let t = Target {
             name: self.name.clone(),
@@ -170,7 +173,8 @@ impl Container {
         let pid = client::get_init_pid(&self.name, &self.lxcpath).map_err(|e| self.not_running(e))?;
         let sig = self.halt_signal(pid);
         // Register for STOPPED before signalling, so the transition is not missed.
-        let waiter = if timeout != 0 { client::add_state_client(&self.name, &self.lxcpath, &stopped_mask()).ok() } else { None };
+        let waiter =
+            if timeout != 0 { client::add_state_client(&self.name, &self.lxcpath, &stopped_mask()).ok() } else { None };
         info!("sending halt signal {sig} to init {pid}");
         send_signal(pidfd.as_ref().map(|f| f.as_fd()), pid, sig).map_err(|e| ContainerError::Io {
             what: "send the halt signal to init",
@@ -184,7 +188,12 @@ impl Container {
         Ok(self.wait_stopped(waiter, pidfd, limit))
     }
 
-    fn wait_stopped(&self, waiter: Option<client::StateClient>, pidfd: Option<std::os::fd::OwnedFd>, limit: Option<Duration>) -> bool {
+    fn wait_stopped(
+        &self,
+        waiter: Option<client::StateClient>,
+        pidfd: Option<std::os::fd::OwnedFd>,
+        limit: Option<Duration>,
+    ) -> bool {
         let start = Instant::now();
         if let Some(client::StateClient::Waiting(fd)) = waiter {
             let _ = client::receive_state(fd.as_fd(), &self.name, limit);
@@ -263,7 +272,8 @@ impl Container {
             }
             self.stop()?;
         }
-        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name).map_err(|e| ContainerError::Config(e.to_string()))?;
+        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name)
+            .map_err(|e| ContainerError::Config(e.to_string()))?;
         if !self.conf.hooks_for(HookKind::Destroy).is_empty() {
             std::env::set_var("LXC_NAME", &self.name);
             std::env::set_var("LXC_CONFIG_FILE", self.config_path());
@@ -300,9 +310,7 @@ fn send_signal(pidfd: Option<std::os::fd::BorrowedFd<'_>>, pid: i32, sig: i32) -
 
 /// Whether init of `pid` is systemd (its halt signal is SIGRTMIN+3, as LXC picks it).
 fn is_systemd(pid: i32) -> bool {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.to_string_lossy().contains("systemd"))
-        .unwrap_or(false)
+    std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.to_string_lossy().contains("systemd")).unwrap_or(false)
 }
 
 /// Remove a container's rootfs (when managed and inside the container dir or a dir backend)
@@ -351,12 +359,19 @@ impl Container {
         }
         match o.bdev.as_deref() {
             None | Some("dir") | Some("best") => {}
-            Some(b) => return Err(ContainerError::Create(format!("-B {b}: only the dir backing store is supported by rlxc"))),
+            Some(b) => {
+                return Err(ContainerError::Create(format!("-B {b}: only the dir backing store is supported by rlxc")))
+            }
         }
         let dir = paths::container_dir(&self.lxcpath, &self.name);
         let dir_existed = dir.exists();
-        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::Io { what: "create container directory", path: dir.clone(), source: e })?;
-        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name).map_err(|e| ContainerError::Config(e.to_string()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::Io {
+            what: "create container directory",
+            path: dir.clone(),
+            source: e,
+        })?;
+        let _lock = crate::lock::ContainerLock::acquire(&self.lxcpath, &self.name)
+            .map_err(|e| ContainerError::Config(e.to_string()))?;
         let partial = paths::partial_path(&self.lxcpath, &self.name);
         let res = std::fs::File::create(&partial)
             .map_err(|e| ContainerError::Io { what: "create partial marker", path: partial.clone(), source: e })
@@ -403,7 +418,11 @@ impl Container {
             }
         }
         if let Some(f) = o.config_file.as_deref() {
-            let s = std::fs::read_to_string(f).map_err(|e| ContainerError::Io { what: "read config file", path: f.to_path_buf(), source: e })?;
+            let s = std::fs::read_to_string(f).map_err(|e| ContainerError::Io {
+                what: "read config file",
+                path: f.to_path_buf(),
+                source: e,
+            })?;
             merged.push_str(&s);
             if !s.ends_with('\n') {
                 merged.push('\n');
@@ -415,7 +434,11 @@ impl Container {
             text.push_str(&format!("lxc.rootfs.path = dir:{}\n", rootfs.display()));
         }
         let cfg = dir.join("config");
-        std::fs::write(&cfg, &text).map_err(|e| ContainerError::Io { what: "write config", path: cfg.clone(), source: e })?;
+        std::fs::write(&cfg, &text).map_err(|e| ContainerError::Io {
+            what: "write config",
+            path: cfg.clone(),
+            source: e,
+        })?;
         self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
         let storage = rlxc_storage::open(&self.conf.rootfs).map_err(|e| ContainerError::Create(e.to_string()))?;
         storage.create().map_err(|e| ContainerError::Create(e.to_string()))?;

@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn v0_hook_gets_positional_args_and_failure_is_reported() {
-        let r = run_one(0, "c1", HookKind::PreStart, "lxc", "sh -c 'test \"$1 $2 $3\" = \"c1 lxc pre-start\"' x", &[], &[]);
+        let r =
+            run_one(0, "c1", HookKind::PreStart, "lxc", "sh -c 'test \"$1 $2 $3\" = \"c1 lxc pre-start\"' x", &[], &[]);
         assert!(r.is_ok(), "{r:?}");
         let r = run_one(1, "c1", HookKind::Stop, "lxc", "test \"$LXC_HOOK_TYPE\" = stop", &[], &[]);
         assert!(r.is_ok(), "{r:?}");

@@ -25,7 +25,10 @@ pub fn write_maps(pid: i32, maps: &[IdMap]) -> io::Result<()> {
 
 /// The host uid that namespace uid `nsid` maps to (None = unmapped).
 pub fn host_id(maps: &[IdMap], kind: IdType, nsid: u64) -> Option<u64> {
-    maps.iter().filter(|m| m.kind == kind).find(|m| nsid >= m.nsid && nsid < m.nsid + m.range).map(|m| m.hostid + (nsid - m.nsid))
+    maps.iter()
+        .filter(|m| m.kind == kind)
+        .find(|m| nsid >= m.nsid && nsid < m.nsid + m.range)
+        .map(|m| m.hostid + (nsid - m.nsid))
 }
 
 #[cfg(test)]

@@ -135,13 +135,7 @@ pub fn timestamp() -> String {
     let secs = now.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, mo, d) = civil_from_days(days);
-    format!(
-        "{y:04}{mo:02}{d:02}{:02}{:02}{:02}.{:03}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        now.subsec_millis()
-    )
+    format!("{y:04}{mo:02}{d:02}{:02}{:02}{:02}.{:03}", rem / 3600, (rem % 3600) / 60, rem % 60, now.subsec_millis())
 }
 
 /// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).

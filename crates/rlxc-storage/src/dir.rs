@@ -33,7 +33,8 @@ impl Storage for Dir {
         if !self.path.is_dir() {
             return Err(StorageError::Missing(self.path.clone()));
         }
-        let words: Vec<&str> = options.map(|o| o.split(',').map(str::trim).filter(|w| !w.is_empty()).collect()).unwrap_or_default();
+        let words: Vec<&str> =
+            options.map(|o| o.split(',').map(str::trim).filter(|w| !w.is_empty()).collect()).unwrap_or_default();
         let opts = parse_mount_options(&words).map_err(StorageError::Options)?;
         let src = self.path.to_str().ok_or_else(|| StorageError::Options("rootfs path is not UTF-8".into()))?;
         // Like LXC's dir_mount: a recursive bind, then the flags bind mounts ignore on creation

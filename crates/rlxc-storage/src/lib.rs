@@ -3,6 +3,9 @@
 //! A backend knows where a container's root filesystem lives on the host, how to mount it at the
 //! staging point before pivot_root, and how to create and destroy it.
 
+// MS_* flags are `c_ulong`: u64 here but u32 on 32-bit targets, so the `as u64` casts stay.
+#![allow(clippy::unnecessary_cast)]
+
 pub mod dir;
 pub mod options;
 

@@ -93,7 +93,8 @@ mod tests {
 
     #[test]
     fn flags_propagation_and_data_are_split() {
-        let o = parse_mount_options(&["ro", "nosuid", "size=10m", "rslave", "create=dir", "optional"]).unwrap_or_default();
+        let o =
+            parse_mount_options(&["ro", "nosuid", "size=10m", "rslave", "create=dir", "optional"]).unwrap_or_default();
         assert_eq!(o.flags, (libc::MS_RDONLY | libc::MS_NOSUID) as u64);
         assert_eq!(o.propagation, (libc::MS_SLAVE | libc::MS_REC) as u64);
         assert_eq!(o.data, "size=10m");

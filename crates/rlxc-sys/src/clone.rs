@@ -59,9 +59,7 @@ pub fn clone_process(flags: u64, want_pidfd: bool, cgroup_fd: Option<RawFd>) -> 
     }
     // SAFETY: clone3 with stack 0 behaves like fork: the child gets a copy-on-write copy of this
     // single-threaded process and returns 0 here. `args` and `pidfd` live until the call returns.
-    let ret = unsafe {
-        libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>())
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>()) };
     if ret == 0 {
         return Ok((Cloned::Child, cgroup_fd.is_some()));
     }

@@ -17,7 +17,13 @@ fn copt(s: Option<&str>) -> io::Result<Option<CString>> {
 }
 
 /// mount(2) with raw MS_* flags. `source`, `fstype` and `data` may be absent.
-pub fn mount(source: Option<&str>, target: &Path, fstype: Option<&str>, flags: u64, data: Option<&str>) -> io::Result<()> {
+pub fn mount(
+    source: Option<&str>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> io::Result<()> {
     let t = cstr(target)?;
     let s = copt(source)?;
     let f = copt(fstype)?;
@@ -103,7 +109,13 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, extra_flags: i32) -> io::
     loop {
         // SAFETY: how and p live through the call; size is the struct's.
         let r = unsafe {
-            libc::syscall(libc::SYS_openat2, root.as_raw_fd(), p.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                p.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
         };
         if r >= 0 {
             // SAFETY: fresh fd from the kernel.

@@ -3,6 +3,9 @@
 //! [`CommandHandler`]), serves state changes to state clients, copies console output to the log
 //! and ring buffer, and notices init's exit.
 
+// MS_*/CLONE_* constants are `c_ulong`/`c_int`: the `as u64` casts are needed on 32-bit targets.
+#![allow(clippy::unnecessary_cast)]
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use rlxc_config::ContainerConfig;
@@ -156,11 +159,7 @@ impl CommandHandler for Monitor {
         fd.try_clone_to_owned().map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))
     }
     fn cgroup_path(&self, controller: Option<&str>, _limit: bool) -> Result<String, Errno> {
-        self.cgroup_paths
-            .iter()
-            .find(|(c, _)| c.as_deref() == controller)
-            .map(|(_, p)| p.clone())
-            .ok_or(libc::ENOENT)
+        self.cgroup_paths.iter().find(|(c, _)| c.as_deref() == controller).map(|(_, p)| p.clone()).ok_or(libc::ENOENT)
     }
     fn init_pidfd(&self) -> Result<OwnedFd, Errno> {
         match self.pidfd.as_ref() {

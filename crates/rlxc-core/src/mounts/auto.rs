@@ -30,7 +30,14 @@ struct Step {
     optional: bool,
 }
 
-const fn st(source: Option<&'static str>, in_root: bool, target: &'static str, fstype: Option<&'static str>, flags: u64, optional: bool) -> Step {
+const fn st(
+    source: Option<&'static str>,
+    in_root: bool,
+    target: &'static str,
+    fstype: Option<&'static str>,
+    flags: u64,
+    optional: bool,
+) -> Step {
     Step { source, source_in_root: in_root, target, fstype, flags, optional }
 }
 

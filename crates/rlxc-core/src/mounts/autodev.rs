@@ -27,8 +27,14 @@ pub fn mount_dev_tmpfs(root: &Root, size: u64) -> Result<(), MountError> {
     // LXC: 0 (unset or unparsable) means the default 500000 bytes.
     let size = if size == 0 { rlxc_config::DEFAULT_AUTODEV_TMPFS_SIZE } else { size };
     let opts = format!("size={size},mode=755");
-    mount(Some("none"), &fd_path(fd.as_fd()), Some("tmpfs"), libc::MS_NOSUID as u64 | libc::MS_NOEXEC as u64 | libc::MS_STRICTATIME as u64, Some(&opts))
-        .map_err(step(root, "mount tmpfs on dev"))?;
+    mount(
+        Some("none"),
+        &fd_path(fd.as_fd()),
+        Some("tmpfs"),
+        libc::MS_NOSUID as u64 | libc::MS_NOEXEC as u64 | libc::MS_STRICTATIME as u64,
+        Some(&opts),
+    )
+    .map_err(step(root, "mount tmpfs on dev"))?;
     for d in ["dev/pts", "dev/shm", "dev/mqueue"] {
         root.mkdir_p(Path::new(d), 0o755).map_err(step(root, d))?;
     }
@@ -55,7 +61,11 @@ pub fn populate_dev(root: &Root) -> Result<(), MountError> {
                 let made = std::fs::File::create(&p);
                 let host = format!("/dev/{name}");
                 if let Err(e) = made.and_then(|_| mount(Some(&host), &p, None, libc::MS_BIND as u64, None)) {
-                    result = Err(MountError::Step { what: format!("autodev: create /dev/{name}"), path: root.path().join("dev").join(name), source: e });
+                    result = Err(MountError::Step {
+                        what: format!("autodev: create /dev/{name}"),
+                        path: root.path().join("dev").join(name),
+                        source: e,
+                    });
                     break;
                 }
             }
@@ -63,7 +73,12 @@ pub fn populate_dev(root: &Root) -> Result<(), MountError> {
     }
     rustix::process::umask(old);
     result?;
-    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         let p = devp.join(link);
         if std::fs::symlink_metadata(&p).is_err() {
             if let Err(e) = std::os::unix::fs::symlink(to, &p) {

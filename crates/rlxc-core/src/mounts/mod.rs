@@ -3,6 +3,9 @@
 //! Every target inside the rootfs is resolved with [`resolve::Root`] so the rootfs cannot
 //! redirect a mount onto the host.
 
+// MS_*/CLONE_* constants are `c_ulong`/`c_int`: the `as u64` casts are needed on 32-bit targets.
+#![allow(clippy::unnecessary_cast)]
+
 pub mod auto;
 pub mod autodev;
 pub mod resolve;
@@ -91,7 +94,8 @@ fn mount_entry_inner(root: Option<&Root>, e: &MountEntry) -> Result<(), MountErr
             what: "relative source without a rootfs".into(),
             source: io::Error::from_raw_os_error(libc::EINVAL),
         })?;
-        source_fd = r.resolve(Path::new(&e.source)).map_err(err(e, format!("resolve source \"{}\" in rootfs", e.source)))?;
+        source_fd =
+            r.resolve(Path::new(&e.source)).map_err(err(e, format!("resolve source \"{}\" in rootfs", e.source)))?;
         fd_path(source_fd.as_fd()).to_string_lossy().into_owned()
     } else {
         e.source.clone()
@@ -194,7 +198,8 @@ fn unescape(s: &str) -> String {
 
 /// Read `lxc.mount.fstab` into entries.
 pub fn read_fstab(path: &str) -> Result<Vec<MountEntry>, MountError> {
-    let text = std::fs::read_to_string(path).map_err(|e| MountError::Fstab { path: path.into(), msg: e.to_string() })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| MountError::Fstab { path: path.into(), msg: e.to_string() })?;
     let mut v = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(r) = parse_fstab_line(line) {
@@ -211,7 +216,8 @@ mod tests {
     #[test]
     fn fstab_lines() {
         assert!(parse_fstab_line("# comment").is_none());
-        let e = parse_fstab_line("/a/b\\040c mnt none bind,create=dir,optional 0 0").and_then(Result::ok).expect("entry");
+        let e =
+            parse_fstab_line("/a/b\\040c mnt none bind,create=dir,optional 0 0").and_then(Result::ok).expect("entry");
         assert_eq!(e.source, "/a/b c");
         assert_eq!(e.target, "mnt");
         assert!(e.create_dir && e.optional && !e.relative);

@@ -72,7 +72,10 @@ impl Root {
         // O_PATH parent fd is not usable for openat(O_CREAT); reopen it as a real directory
         // through the magic link (it was resolved safely already).
         let dir = File::open(fd_path(parent.as_fd()))?;
-        let flags = rustix::fs::OFlags::CREATE | rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC;
+        let flags = rustix::fs::OFlags::CREATE
+            | rustix::fs::OFlags::WRONLY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::CLOEXEC;
         match rustix::fs::openat(&dir, name, flags, rustix::fs::Mode::from_raw_mode(mode)) {
             Ok(_) => {}
             // An existing symlink there: resolve it inside the root below.

@@ -69,7 +69,9 @@ impl Msg {
         let (&tag, rest) = b.split_first().ok_or(ChannelError::Malformed("empty message".into()))?;
         let text = String::from_utf8_lossy(rest).into_owned();
         Ok(match tag {
-            1 => Msg::Configure { nics: if text.is_empty() { Vec::new() } else { text.split('\0').map(str::to_string).collect() } },
+            1 => Msg::Configure {
+                nics: if text.is_empty() { Vec::new() } else { text.split('\0').map(str::to_string).collect() },
+            },
             2 => Msg::SetupDone { notify: rest.first() == Some(&1) },
             3 => Msg::Start,
             4 => Msg::Error(text),
@@ -124,10 +126,8 @@ impl Channel {
         let iov = [IoSlice::new(&bytes)];
         let mut space = vec![MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
         let mut anc = SendAncillaryBuffer::new(&mut space);
-        if !fds.is_empty() {
-            if fds.len() > MAX_FDS || !anc.push(SendAncillaryMessage::ScmRights(fds)) {
-                return Err(ChannelError::Malformed(format!("too many fds ({})", fds.len())));
-            }
+        if !fds.is_empty() && (fds.len() > MAX_FDS || !anc.push(SendAncillaryMessage::ScmRights(fds))) {
+            return Err(ChannelError::Malformed(format!("too many fds ({})", fds.len())));
         }
         loop {
             match sendmsg(&self.fd, &iov, &mut anc, SendFlags::NOSIGNAL) {

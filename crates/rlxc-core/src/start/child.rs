@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 
 use super::channel::{Channel, Msg};
 use crate::hooks;
-use crate::mounts::{self, autodev, auto, resolve::Root};
+use crate::mounts::{self, auto, autodev, resolve::Root};
 
 /// Everything the child needs, prepared by the monitor before clone.
 pub struct ChildSpec<'a> {
@@ -156,8 +156,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     let notify = crate::security::apply_lsm_and_seccomp(conf).map_err(|e| format!("security: {e}"))?;
 
     // Init must exist inside the container: say so now, not as a bare exec failure.
-    let exe = find_in_container(&spec.argv)
-        .ok_or_else(|| format!("{} \"{}\" not found in rootfs", spec.argv_origin, spec.argv.first().map(String::as_str).unwrap_or("")))?;
+    let exe = find_in_container(&spec.argv).ok_or_else(|| {
+        format!("{} \"{}\" not found in rootfs", spec.argv_origin, spec.argv.first().map(String::as_str).unwrap_or(""))
+    })?;
 
     // stdio onto the console, start hooks, new session with the console as controlling tty.
     let console_fd = if spec.console.is_some() {
@@ -256,7 +257,10 @@ fn mount_rootfs(conf: &ContainerConfig) -> R<Option<PathBuf>> {
         return Err(format!("lxc.rootfs.path: rootfs \"{}\" does not exist", storage.path().display()));
     }
     if !target.is_dir() {
-        return Err(format!("lxc.rootfs.mount: \"{}\" does not exist (create it or unset lxc.rootfs.mount)", target.display()));
+        return Err(format!(
+            "lxc.rootfs.mount: \"{}\" does not exist (create it or unset lxc.rootfs.mount)",
+            target.display()
+        ));
     }
     storage.mount(&target, conf.rootfs.options.as_deref()).map_err(|e| e.to_string())?;
     debug!("mounted rootfs \"{}\" onto \"{}\"", storage.path().display(), target.display());
@@ -288,7 +292,8 @@ fn pivot_root(new_root: &Path) -> R<()> {
     let old = File::open("/").map_err(|e| format!("open /: {e}"))?;
     let new = File::open(new_root).map_err(|e| format!("open rootfs {}: {e}", new_root.display()))?;
     rustix::process::fchdir(&new).map_err(|e| format!("chdir rootfs: {e}"))?;
-    rlxc_sys::mount::pivot_root(Path::new("."), Path::new(".")).map_err(|e| format!("pivot_root into {}: {e}", new_root.display()))?;
+    rlxc_sys::mount::pivot_root(Path::new("."), Path::new("."))
+        .map_err(|e| format!("pivot_root into {}: {e}", new_root.display()))?;
     rustix::process::fchdir(&old).map_err(|e| format!("chdir old root: {e}"))?;
     // The old root must not propagate the detach to the host.
     mount(None, Path::new("."), None, (libc::MS_SLAVE | libc::MS_REC) as u64, None)

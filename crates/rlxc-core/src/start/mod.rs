@@ -2,6 +2,9 @@
 //! steps and handshake, the monitor's reboot loop, and teardown. The clone and the parent side
 //! of the setup protocol are in [`spawn`], the child side in [`child`].
 
+// MS_*/CLONE_* constants are `c_ulong`/`c_int`: the `as u64` casts are needed on 32-bit targets.
+#![allow(clippy::unnecessary_cast)]
+
 pub mod channel;
 pub mod child;
 pub mod namespaces;
@@ -49,7 +52,9 @@ pub enum StartError {
 impl From<ServerError> for StartError {
     fn from(e: ServerError) -> Self {
         match e {
-            ServerError::AlreadyRunning { name, .. } => StartError::AlreadyRunning(format!("container \"{name}\" is already running")),
+            ServerError::AlreadyRunning { name, .. } => {
+                StartError::AlreadyRunning(format!("container \"{name}\" is already running"))
+            }
             e => StartError::Failed(e.to_string()),
         }
     }
@@ -114,7 +119,9 @@ pub fn start(t: Target, opts: &StartOptions) -> Result<i32, StartError> {
             } else if let Some(reason) = text.strip_prefix("ERROR ") {
                 Err(StartError::Failed(reason.to_string()))
             } else {
-                Err(StartError::Failed("the monitor exited without reporting a state (run with -l DEBUG -o FILE for details)".into()))
+                Err(StartError::Failed(
+                    "the monitor exited without reporting a state (run with -l DEBUG -o FILE for details)".into(),
+                ))
             }
         }
         None => {
@@ -198,7 +205,12 @@ pub fn set_state(m: &mut Monitor, server: &mut CommandServer, st: State) {
 }
 
 /// The monitor proper: boot, serve until init exits, tear down; again on reboot.
-fn run_monitor(t: Target, mut server: CommandServer, opts: &StartOptions, hs: Option<UnixStream>) -> Result<i32, StartError> {
+fn run_monitor(
+    t: Target,
+    mut server: CommandServer,
+    opts: &StartOptions,
+    hs: Option<UnixStream>,
+) -> Result<i32, StartError> {
     let mut hs = Handshake(hs);
     let (argv, origin) = init_argv(&t.conf, opts.argv.as_deref());
     let mut m = Monitor::new(&t.name, &t.lxcpath, &t.config_path, t.conf);

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::os::fd::OwnedFd;
 
-use rlxc_config::{ContainerConfig, NetType, Namespace};
+use rlxc_config::{ContainerConfig, Namespace, NetType};
 
 /// Resolve the namespaces to create: `lxc.namespace.clone` exactly, else all minus
 /// `lxc.namespace.keep`, else all except user (no idmap), net (every NIC is `none`) and cgroup
@@ -49,9 +49,8 @@ pub fn open_shared(
     for (ns, who) in &conf.namespaces.share {
         let pid = match who.parse::<i32>() {
             Ok(p) => p,
-            Err(_) => pid_of(who).ok_or_else(|| {
-                format!("lxc.namespace.share.{}: container \"{who}\" is not running", ns.name())
-            })?,
+            Err(_) => pid_of(who)
+                .ok_or_else(|| format!("lxc.namespace.share.{}: container \"{who}\" is not running", ns.name()))?,
         };
         let path = format!("/proc/{pid}/ns/{}", ns.name());
         let f = File::open(&path).map_err(|e| format!("lxc.namespace.share.{}: open {path}: {e}", ns.name()))?;

@@ -86,7 +86,8 @@ pub fn boot(
     m.security = Some(crate::security::prepare(&conf, &m.name, &m.lxcpath).map_err(|e| e.to_string())?);
 
     // Monitor cgroup (entered now) and payload cgroup (entered by init after clone).
-    let mut cg = crate::cgroups::ContainerCgroups::create_monitor(&conf, &m.name).map_err(|e| format!("cgroups: {e}"))?;
+    let mut cg =
+        crate::cgroups::ContainerCgroups::create_monitor(&conf, &m.name).map_err(|e| format!("cgroups: {e}"))?;
     cg.create_payload().map_err(|e| format!("cgroups: create payload cgroup: {e}"))?;
 
     // Console pty on the host side.
@@ -119,7 +120,8 @@ pub fn boot(
     for (n, fd) in shared {
         if n == Namespace::Pid {
             own_pidns = Some(File::open("/proc/self/ns/pid").map_err(|e| format!("open /proc/self/ns/pid: {e}"))?);
-            rlxc_sys::ns::setns(fd.as_fd(), libc::CLONE_NEWPID).map_err(|e| format!("lxc.namespace.share.pid: setns: {e}"))?;
+            rlxc_sys::ns::setns(fd.as_fd(), libc::CLONE_NEWPID)
+                .map_err(|e| format!("lxc.namespace.share.pid: setns: {e}"))?;
         } else {
             child_shared.push((n, fd));
         }
@@ -180,7 +182,9 @@ pub fn boot(
     let (done, mut fds) = pchan.expect("SetupDone").map_err(|e| e.to_string())?;
     if let Msg::SetupDone { notify: true } = done {
         if let Some(listener) = fds.pop() {
-            m.notify = Some(crate::security::notify_handler(&conf, listener, pid).map_err(|e| format!("seccomp notify: {e}"))?);
+            m.notify = Some(
+                crate::security::notify_handler(&conf, listener, pid).map_err(|e| format!("seccomp notify: {e}"))?,
+            );
         }
     }
     m.ttys = fds.into_iter().map(|f| (f, false)).collect();
@@ -240,7 +244,9 @@ pub fn teardown(m: &mut Monitor, server: &mut CommandServer, boot: Option<&mut B
     set_state(m, server, State::Stopped);
     let mut ok = true;
     if started || std::env::var_os("LXC_PID").is_some() {
-        if let Err(e) = hooks::run_hooks(&conf, &m.name, HookKind::PostStop, &[("LXC_TARGET".into(), target.into())], &[]) {
+        if let Err(e) =
+            hooks::run_hooks(&conf, &m.name, HookKind::PostStop, &[("LXC_TARGET".into(), target.into())], &[])
+        {
             warn!("{e}");
             ok = false;
         }
@@ -255,7 +261,23 @@ fn cgroup_paths(cg: &crate::cgroups::ContainerCgroups) -> Vec<(Option<String>, S
     if let Some(p) = cg.payload_path(None) {
         v.push((None, p));
     }
-    for c in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc", "name=systemd"] {
+    for c in [
+        "cpu",
+        "cpuacct",
+        "cpuset",
+        "memory",
+        "devices",
+        "freezer",
+        "blkio",
+        "pids",
+        "net_cls",
+        "net_prio",
+        "perf_event",
+        "hugetlb",
+        "rdma",
+        "misc",
+        "name=systemd",
+    ] {
         if let Some(p) = cg.payload_path(Some(c)) {
             v.push((Some(c.to_string()), p));
         }

@@ -53,7 +53,13 @@ pub(crate) struct Cli {
 
 /// Parse, handle --help/--usage/--version, take the name from `-n` or the first positional,
 /// and set up logging (`-o`, `-l`, `-q`; a `-l` without `-o` logs to `<lxcpath>/<name>/<name>.log`).
-pub(crate) fn parse_cli(prog: &'static str, args: &[String], opts: &[Opt], help: &str, stop_at_positional: bool) -> Result<Cli, i32> {
+pub(crate) fn parse_cli(
+    prog: &'static str,
+    args: &[String],
+    opts: &[Opt],
+    help: &str,
+    stop_at_positional: bool,
+) -> Result<Cli, i32> {
     let parsed = match args::parse(args, opts, stop_at_positional) {
         Ok(p) => p,
         Err(e) => {
@@ -98,7 +104,9 @@ pub(crate) fn parse_cli(prog: &'static str, args: &[String], opts: &[Opt], help:
     }
     let logfile = match (parsed.value("logfile"), parsed.value("logpriority")) {
         (Some(f), _) => Some(PathBuf::from(f)),
-        (None, Some(_)) if Path::new(&lxcpath).join(&name).is_dir() => Some(rlxc_core::paths::default_log_path(&lxcpath, &name)),
+        (None, Some(_)) if Path::new(&lxcpath).join(&name).is_dir() => {
+            Some(rlxc_core::paths::default_log_path(&lxcpath, &name))
+        }
         _ => None,
     };
     if let Some(f) = logfile {
