@@ -165,6 +165,7 @@ fn veth_on_bridge_with_addresses_gateway_and_teardown() {
     ns.ip("link add br0 type bridge");
     ns.ip("link set br0 mtu 1400 up");
     ns.ip("addr add 192.0.2.1/24 dev br0");
+    ns.ip("addr add 2001:db8::1/64 dev br0 nodad");
     let before = ns.links();
     let mut ct = Contained::new();
     let mut nic = veth(0, Some("br0"));
@@ -173,7 +174,7 @@ fn veth_on_bridge_with_addresses_gateway_and_teardown() {
     nic.ipv4 = vec![parse_ipv4(0, "192.0.2.2/24").unwrap_or_else(|e| panic!("{e}"))];
     nic.ipv4_gateway = Some(Gateway::Auto);
     nic.ipv6 = vec![parse_ipv6(0, "2001:db8::2/64").unwrap_or_else(|e| panic!("{e}"))];
-    nic.ipv6_gateway = Some(Gateway::Addr("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED)));
+    nic.ipv6_gateway = Some(Gateway::Auto);
     let mut g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("create: {e}"));
     let rt = g.runtime_nics();
     let host = rt[0].host_name.clone().unwrap_or_default();
@@ -225,11 +226,14 @@ fn veth_router_mode_pair_name_and_routes() {
     // device route, answered by the host (proxy entry on the host end).
     nic.ipv4_gateway = Some(Gateway::Addr(Ipv4Addr::new(192, 0, 2, 1)));
     nic.veth_ipv4_routes = vec![(Ipv4Addr::new(198, 51, 100, 128), 25)];
+    nic.veth_ipv6_routes = vec![("2001:db8:1::".parse().unwrap_or(Ipv6Addr::UNSPECIFIED), 48)];
     let pair = nic.veth_pair.clone().unwrap_or_default();
     let g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("create: {e}"));
     let routes = ns.ip("route show");
     assert!(routes.contains(&format!("198.51.100.10 dev {pair}")), "{routes}");
     assert!(routes.contains(&format!("198.51.100.128/25 dev {pair}")), "{routes}");
+    let routes6 = ns.ip("-6 route show");
+    assert!(routes6.contains(&format!("2001:db8:1::/48 dev {pair}")), "{routes6}");
     let pa = ns.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/{pair}/forwarding")]);
     assert_eq!(String::from_utf8_lossy(&pa.stdout).trim(), "1");
     let p = ns.ip("neigh show proxy");
