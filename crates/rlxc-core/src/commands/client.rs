@@ -529,11 +529,7 @@ pub fn wait_state(name: &str, lxcpath: &str, states: &[i32; 8], timeout: Option<
         }
     };
     if states[state as usize] == 0 {
-        return Err(CmdError::Protocol {
-            cmd: Cmd::AddStateClient,
-            name: name.into(),
-            what: format!("container reached {state} instead of {wanted}"),
-        });
+        return Err(CmdError::OtherState { name: name.into(), reached: state, wanted });
     }
     Ok(state)
 }

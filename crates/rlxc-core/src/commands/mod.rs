@@ -41,6 +41,10 @@ pub enum CmdError {
     /// Waiting for a state ran out of time.
     #[error("timed out waiting for container {name:?} to reach {wanted}")]
     Timeout { name: String, wanted: String },
+    /// A state client was answered with a state that was not asked for (the monitor exited:
+    /// STOPPED), which LXC's `lxc_wait()` reports as failure.
+    #[error("container {name:?} reached {reached} instead of {wanted}")]
+    OtherState { name: String, reached: crate::state::State, wanted: String },
     /// The socket name cannot be formed (name or path too long even hashed).
     #[error("cannot form the command socket name for {name:?} in {lxcpath}: {what}")]
     Address { name: String, lxcpath: String, what: String },

@@ -641,6 +641,31 @@ mod tests {
         client::serve_state_clients("c1", &lxcpath, State::Frozen).expect("serve");
         assert_eq!(client::receive_state(fd.as_fd(), "c1", None).expect("msg"), State::Frozen);
         assert_eq!(client::get_state("c1", &lxcpath).expect("state"), State::Frozen);
+        // Unknown command numbers get -ENOSYS (LXC 5.0 clients then fall back).
+        let r = client::call(
+            "c1",
+            &lxcpath,
+            &client::Request { cmd: Cmd::GetSystemdScope, ..client::Request::new(Cmd::GetState) },
+        )
+        .expect("call")
+        .expect("answer");
+        assert_eq!(r.ret, -libc::ENOSYS);
+        let sock = crate::commands::address::command_socket_name(&lxcpath, "c1");
+        let raw = rlxc_sys::socket::connect_abstract(&sock).expect("connect");
+        let h = wire::Header { first: 99, datalen: 0, data: 0 };
+        rlxc_sys::socket::send_with_credentials(raw.as_fd(), &h.encode()).expect("send");
+        let mut b = [0u8; HEADER_LEN];
+        assert!(rlxc_sys::socket::recv_exact(raw.as_fd(), &mut b).expect("recv"));
+        assert_eq!(Header::decode(&b).first, -libc::ENOSYS);
+        // Root may claim other credentials: the server must refuse a foreign uid.
+        if rustix::process::geteuid().is_root() {
+            let raw = rlxc_sys::socket::connect_abstract(&sock).expect("connect");
+            let creds = rlxc_sys::socket::Credentials { pid: std::process::id() as i32, uid: 4321, gid: 4321 };
+            let h = wire::Header { first: Cmd::GetState as i32, datalen: 0, data: 0 };
+            rlxc_sys::socket::send_with_given_credentials(raw.as_fd(), &h.encode(), creds).expect("send");
+            assert!(rlxc_sys::socket::recv_exact(raw.as_fd(), &mut b).expect("recv"));
+            assert_eq!(Header::decode(&b).first, -libc::EACCES);
+        }
         done.store(true, Ordering::SeqCst);
         t.join().expect("server thread");
         assert_eq!(client::get_state("c1", &lxcpath).expect("stopped"), State::Stopped);

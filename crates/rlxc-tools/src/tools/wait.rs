@@ -57,8 +57,8 @@ pub fn main(args: &[String]) -> i32 {
     };
     match client::wait_state(&name, &c.lxcpath, &wanted, timeout) {
         Ok(_) => 0,
-        // LXC's lxc-wait fails silently on a timeout.
-        Err(rlxc_core::commands::CmdError::Timeout { .. }) => 1,
+        // LXC's lxc-wait fails silently on a timeout or when another state was reached.
+        Err(rlxc_core::commands::CmdError::Timeout { .. }) | Err(rlxc_core::commands::CmdError::OtherState { .. }) => 1,
         Err(e) => {
             if !c.parsed.has("quiet") {
                 eprintln!("lxc-wait: {name}: {e}");
