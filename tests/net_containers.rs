@@ -220,6 +220,12 @@ fn lxc_device_adds_and_removes_interfaces_and_nodes() {
     assert_eq!(st.trim(), "character special file 1:5");
     ok(lxc_in(&ns, &lp, "device", &["-n", "d1", "del", "/dev/zero", "/dev/rlxc-zero"]), "lxc-device del node");
     assert!(!std::path::Path::new(&node).exists());
+    // Same path inside as outside (what lxc-test-device-add-remove does).
+    ok(lxc_in(&ns, &lp, "device", &["-n", "d1", "add", "/dev/full", "/dev/full"]), "lxc-device add /dev/full");
+    let full = format!("/proc/{pid}/root/dev/full");
+    assert_eq!(run_ok("stat", &["-c", "%F %t:%T", &full]).trim(), "character special file 1:7");
+    ok(lxc_in(&ns, &lp, "device", &["-n", "d1", "del", "/dev/full", "/dev/full"]), "lxc-device del /dev/full");
+    assert!(!std::path::Path::new(&full).exists());
     // Not running: clear error.
     let o = lxc_in(&ns, &lp, "device", &["-n", "nosuch", "add", "dv0"]);
     assert!(!o.status.success());
