@@ -209,3 +209,59 @@ fn pidfile_define_and_console_log() {
     assert!(!Path::new(&pidfile).exists(), "pid file not removed");
     assert_clean(&before, &lp, &name);
 }
+
+#[test]
+fn ephemeral_container_is_destroyed_when_it_stops() {
+    if !ready("ephemeral_container_is_destroyed_when_it_stops") {
+        return;
+    }
+    let lp = Lxcpath::new("lceph");
+    let name = unique("bbeph");
+    busybox_container(&lp, &name, "lxc.ephemeral = 1\nlxc.monitor.unshare = 1");
+    let before = HostState::capture(lp.as_str());
+    let o = lp.lxc("start", &["-n", &name]);
+    assert!(o.status.success(), "start: {}", show(&o));
+    assert_eq!(state(&lp, &name), "RUNNING");
+    let o = lp.lxc("stop", &["-n", &name]);
+    assert!(o.status.success(), "stop: {}", show(&o));
+    assert!(!lp.path.join(&name).exists(), "ephemeral container still on disk");
+    assert_clean(&before, &lp, &name);
+}
+
+#[test]
+fn console_ring_buffer_and_ttys_are_served_by_the_monitor() {
+    if !ready("console_ring_buffer_and_ttys_are_served_by_the_monitor") {
+        return;
+    }
+    let lp = Lxcpath::new("lcring");
+    let name = unique("bbring");
+    busybox_container(&lp, &name, "lxc.console.buffer.size = 8192\nlxc.tty.max = 2\nlxc.pty.max = 8");
+    let before = HostState::capture(lp.as_str());
+    let o = lp.lxc("start", &["-n", &name]);
+    assert!(o.status.success(), "start: {}", show(&o));
+    let pid = init_pid(&lp, &name).expect("pid");
+    let o = in_container(
+        pid,
+        "echo ring-buffer-line > /dev/console; test -c /dev/tty1 && test -c /dev/tty2 && echo ttys-ok",
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ttys-ok"), "{}", show(&o));
+    let req =
+        rlxc_core::commands::wire::ConsoleLogRequest { clear: false, read: true, read_max: 0, write_logfile: false };
+    let mut got = String::new();
+    for _ in 0..100 {
+        if let Ok(b) = rlxc_core::commands::client::console_log(&name, lp.as_str(), &req) {
+            got = String::from_utf8_lossy(&b).into_owned();
+            if got.contains("ring-buffer-line") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(got.contains("ring-buffer-line"), "ring buffer: {got:?}");
+    // A tty slot from the monitor (what lxc-console uses).
+    let slot = rlxc_core::commands::client::console(&name, lp.as_str(), -1).expect("console command");
+    assert!(slot.is_some(), "no free tty");
+    drop(slot);
+    assert!(lp.lxc("stop", &["-n", &name, "-k"]).status.success());
+    assert_clean(&before, &lp, &name);
+}

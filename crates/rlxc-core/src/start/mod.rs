@@ -215,6 +215,19 @@ fn run_monitor(
     let (argv, origin) = init_argv(&t.conf, opts.argv.as_deref());
     let mut m = Monitor::new(&t.name, &t.lxcpath, &t.config_path, t.conf);
     sysproc::ignore_signal(libc::SIGPIPE);
+    if m.conf.monitor.unshare {
+        // lxc.monitor.unshare: the monitor (and so the pre-start hooks) get their own mount
+        // namespace, slave to the host's.
+        let r = rlxc_sys::ns::unshare(libc::CLONE_NEWNS).and_then(|_| {
+            rlxc_sys::mount::mount(None, std::path::Path::new("/"), None, (libc::MS_SLAVE | libc::MS_REC) as u64, None)
+        });
+        if let Err(e) = r {
+            let r = format!("lxc.monitor.unshare: unshare the mount namespace: {e}");
+            drop(server);
+            hs.report(Err(&r));
+            return Err(StartError::Failed(r));
+        }
+    }
     let sigmask = match sysproc::block_signals_for_signalfd() {
         Ok(s) => s,
         Err(e) => {
