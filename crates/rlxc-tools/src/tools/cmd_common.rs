@@ -127,7 +127,12 @@ pub enum DiskConfig {
 impl DiskConfig {
     /// Load `<lxcpath>/<name>/config` (missing: an empty raw config).
     pub fn load(lxcpath: &str, name: &str) -> DiskConfig {
-        let path = config_path(lxcpath, name);
+        Self::load_path(&config_path(lxcpath, name))
+    }
+
+    /// Load a config file by path (`--rcfile`); missing: an empty raw config.
+    pub fn load_path(path: &Path) -> DiskConfig {
+        let path = path.to_path_buf();
         if !path.is_file() {
             return DiskConfig::Raw(RawConfig::default());
         }

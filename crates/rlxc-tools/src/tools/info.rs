@@ -123,7 +123,10 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{name} doesn't exist");
         return 1;
     }
-    let conf = DiskConfig::load(&lxcpath, &name);
+    let conf = match p.value("rcfile") {
+        Some(f) => DiskConfig::load_path(std::path::Path::new(f)),
+        None => DiskConfig::load(&lxcpath, &name),
+    };
 
     if p.has("json") {
         return print_json(&name, &lxcpath, state, &conf, &keys);
