@@ -147,6 +147,17 @@ pub fn create_host_side(ctx: NetContext, nics: &[NicSpec], child_pid: i32) -> Re
     }
     let path = format!("/proc/{child_pid}/ns/net");
     let child_ns = open_netns(&path).map_err(|e| NetError::io(format!("open {path}"), e))?;
+    // Moving "into" our own namespace would be a no-op and the teardown would then delete
+    // host devices: refuse when the child has no network namespace of its own.
+    let same = match (rustix::fs::fstat(&child_ns), rustix::fs::fstat(&g.host_ns)) {
+        (Ok(a), Ok(b)) => a.st_ino == b.st_ino && a.st_dev == b.st_dev,
+        _ => false,
+    };
+    if same {
+        return Err(NetError::Other(format!(
+            "pid {child_pid} shares our network namespace: cannot move network devices into it"
+        )));
+    }
     let mut h = Rtnl::open()?;
     let mut c = Rtnl::open_in(child_ns.as_fd())?;
     g.child_ns = Some(child_ns);

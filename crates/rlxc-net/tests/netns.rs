@@ -274,6 +274,19 @@ fn macvlan_and_failed_start_cleanup() {
     assert_eq!(ns.links(), before, "failed start left host devices");
     let inside = ct.ip("-o link show");
     assert!(!inside.contains("eth0") && !inside.contains("mv0"), "{inside}");
+    // A "container" that shares our netns gets nothing (and nothing of ours is touched): a
+    // plain child spawned from within the test netns.
+    let mut inner = ns.within(|| Command::new("sleep").arg("600").stdin(Stdio::null()).spawn());
+    let err = ns.within(|| match &inner {
+        Ok(c) => create_host_side(ctx(), &[veth(0, None)], c.id() as i32).err(),
+        Err(_) => None,
+    });
+    if let Ok(c) = inner.as_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(matches!(err, Some(NetError::Other(_))), "{err:?}");
+    assert_eq!(ns.links(), before);
     // A gateway on a device that is not brought up is refused (as LXC does), and cleaned up.
     let mut down = veth(0, None);
     down.up = false;
