@@ -11,5 +11,6 @@ for t in $targets; do
   mkdir -p "corpus/$t"
   dirs=("corpus/$t")
   if [ -d "seeds/$t" ]; then dirs+=("seeds/$t"); fi
-  cargo +nightly fuzz run "$t" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1 || { tail -40 "/tmp/fuzz-$t.log"; exit 1; }
+  # Safe Rust only: no sanitizer needed, and without ASan the runs are ~10x faster.
+  cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-none}" "$t" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1 || { tail -40 "/tmp/fuzz-$t.log"; exit 1; }
 done

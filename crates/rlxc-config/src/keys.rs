@@ -233,6 +233,9 @@ pub fn list_keys() -> impl Iterator<Item = &'static str> {
 
 /// The nearest known key to an unknown one, for "did you mean" hints.
 pub fn suggest(key: &str) -> Option<String> {
+    if key.len() > 120 {
+        return None;
+    }
     if let Some(rest) = key.strip_prefix("lxc.net.") {
         if let Some((idx, sub)) = rest.split_once('.') {
             if net_index(idx).is_some() {

@@ -429,6 +429,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidate nearest to `s`, if reasonably near (distance at most a third of its length + 2).
 pub fn nearest<'a>(s: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // Nothing is near a very long word; don't spend quadratic time on it.
+    if s.len() > 80 {
+        return None;
+    }
     let limit = s.chars().count() / 3 + 2;
     candidates.map(|c| (edit_distance(s, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
