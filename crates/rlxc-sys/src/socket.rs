@@ -97,7 +97,6 @@ pub fn own_credentials() -> Credentials {
 
 fn to_ucred(c: Credentials) -> io::Result<UCred> {
     let pid = rustix::process::Pid::from_raw(c.pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY-free: these constructors are plain wrappers around the numbers.
     Ok(UCred { pid, uid: rustix::process::Uid::from_raw(c.uid), gid: rustix::process::Gid::from_raw(c.gid) })
 }
 

@@ -138,10 +138,11 @@ struct Filters {
     line: bool,
 }
 
-/// Every container name of `lxcpath`: defined (a `config` file) plus active (a listening
-/// command socket), sorted and unique (LXC's `list_all_containers`).
-fn list_all(lxcpath: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(lxcpath)
+/// Every container name of `lxcpath`: defined (a `config` file under `fs_lxcpath`, the same
+/// directory as seen from here) plus active (a listening command socket in the current network
+/// namespace), sorted and unique (LXC's `list_all_containers`).
+fn list_all(fs_lxcpath: &str, lxcpath: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fs_lxcpath)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -157,6 +158,32 @@ fn list_all(lxcpath: &str) -> Vec<String> {
     }
     names.sort();
     names
+}
+
+/// Where a listing level looks: `fsroot` prefixes every file path (`/proc/PID/root` inside a
+/// running container), `host` says whether pids and cgroup paths the monitors report are the
+/// host's (false inside a running container: only names, states and config are shown).
+struct Ctx {
+    fsroot: String,
+    host: bool,
+}
+
+/// Run `f` inside the network namespace of `pid` (where a running container's nested monitors
+/// listen), then come back. lxc-ls is single-threaded, so switching the process is safe.
+fn in_netns_of(pid: i32, f: impl FnOnce()) {
+    let (Ok(orig), Ok(target)) =
+        (std::fs::File::open("/proc/self/ns/net"), std::fs::File::open(format!("/proc/{pid}/ns/net")))
+    else {
+        return;
+    };
+    if rlxc_sys::ns::setns(target.as_fd(), libc::CLONE_NEWNET).is_err() {
+        return;
+    }
+    f();
+    if let Err(e) = rlxc_sys::ns::setns(orig.as_fd(), libc::CLONE_NEWNET) {
+        eprintln!("lxc-ls: cannot return to the host network namespace: {e}");
+        std::process::exit(1);
+    }
 }
 
 fn split_trim(s: &str) -> Vec<String> {
@@ -178,11 +205,12 @@ fn item(name: &str, lxcpath: &str, conf: &DiskConfig, key: &str, running: bool) 
     conf.value(key)
 }
 
-fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &mut Vec<Entry>) {
-    if lvl > f.nesting || !std::path::Path::new(lxcpath).is_dir() {
+fn collect(ctx: &Ctx, lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &mut Vec<Entry>) {
+    let fs_lxcpath = format!("{}{}", ctx.fsroot, lxcpath);
+    if lvl > f.nesting || !std::path::Path::new(&fs_lxcpath).is_dir() {
         return;
     }
-    let names = if f.active || f.frozen { client::active_containers(lxcpath) } else { list_all(lxcpath) };
+    let names = if f.active || f.frozen { client::active_containers(lxcpath) } else { list_all(&fs_lxcpath, lxcpath) };
     let re = f.regex.as_deref().map(Regex::new);
     for name in names {
         match &re {
@@ -190,10 +218,14 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
             Some(Err(_)) => continue,
             _ => {}
         }
-        if f.defined && !cmd_common::is_defined(lxcpath, &name) {
+        if f.defined && !cmd_common::is_defined(&fs_lxcpath, &name) {
             continue;
         }
-        let state = cmd_common::container_state(&name, lxcpath).ok();
+        let state = if ctx.host {
+            cmd_common::container_state(&name, lxcpath).ok()
+        } else {
+            client::get_state(&name, lxcpath).ok()
+        };
         let state_str = state.map(|s| s.as_str()).unwrap_or("UNKNOWN");
         let running = state.is_some_and(|s| s != State::Stopped);
         if f.running && !running {
@@ -205,7 +237,7 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
         if f.stopped && state_str != "STOPPED" {
             continue;
         }
-        let conf = DiskConfig::load(lxcpath, &name);
+        let conf = DiskConfig::load(&fs_lxcpath, &name);
         let groups = item(&name, lxcpath, &conf, "lxc.group", running).map(|g| {
             let g = g.strip_suffix('\n').unwrap_or(&g);
             g.replace('\n', ", ")
@@ -232,6 +264,9 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
                     Ok(pid) if pid > 0 => e.init = pid,
                     _ => continue,
                 }
+                e.unprivileged = client::get_config_item(&name, lxcpath, "lxc.idmap").ok().flatten().is_some();
+            }
+            if running && ctx.host {
                 if let Ok(links) = rlxc_net::container_interfaces(e.init) {
                     let names: Vec<String> = links.into_iter().map(|l| l.name).collect();
                     e.interface = Some(names.join(", ")).filter(|s| !s.is_empty());
@@ -247,20 +282,29 @@ fn collect(lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usize, out: &m
                 let st = super::info::stats(&name, lxcpath);
                 e.ram = st.memory_bytes.map(|m| m as f64 / 1024.0 / 1024.0).unwrap_or(0.0);
                 e.swap = swap_mb(&name, lxcpath, &st) as f64;
-                e.unprivileged = client::get_config_item(&name, lxcpath, "lxc.idmap").ok().flatten().is_some();
-            } else {
+            } else if !running {
                 e.unprivileged = conf.value("lxc.idmap").is_some();
             }
         }
+        let parent_name = e.name.clone();
         out.push(e);
-        // Nested containers of stopped ones live under their rootfs; running ones would need
-        // attaching (not done: their command sockets live in the container's network namespace).
-        if f.nesting > 0 && !running {
+        if f.nesting == 0 || lvl >= f.nesting {
+            continue;
+        }
+        if !running {
+            // Nested containers of a stopped container live in its rootfs, under the same
+            // lxcpath (LXC appends the lxcpath to the rootfs path).
             if let Some(rootfs) = conf.value("lxc.rootfs.path") {
                 let rootfs = rootfs.split_once(':').map(|(_, p)| p.to_string()).unwrap_or(rootfs);
                 let nested = format!("{rootfs}/{}", lxcpath.trim_start_matches('/'));
-                let parent_name = out.last().map(|x| x.name.clone()).unwrap_or_default();
-                collect(&nested, f, Some(&parent_name), lvl + 1, out);
+                collect(ctx, &nested, f, Some(&parent_name), lvl + 1, out);
+            }
+        } else if ctx.host {
+            // A running container's own containers: its files through /proc/PID/root, its
+            // monitors' sockets in its network namespace (LXC attaches; we only look in).
+            if let Ok(pid) = client::get_init_pid(&name, lxcpath) {
+                let inner = Ctx { fsroot: format!("/proc/{pid}/root"), host: false };
+                in_netns_of(pid, || collect(&inner, lxcpath, f, Some(&parent_name), lvl + 1, out));
             }
         }
     }
@@ -448,7 +492,7 @@ pub fn main(args: &[String]) -> i32 {
         line: p.has("line"),
     };
     let mut list = Vec::new();
-    collect(&c.lxcpath, &f, None, 0, &mut list);
+    collect(&Ctx { fsroot: String::new(), host: true }, &c.lxcpath, &f, None, 0, &mut list);
     if json_out {
         println!("{}", to_json(&list));
         return 0;
