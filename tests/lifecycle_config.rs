@@ -120,3 +120,30 @@ fn regex_lite(text: &str, name: &str) -> bool {
             && f[5] == "-"
     })
 }
+
+#[test]
+fn idmap_runs_init_as_the_mapped_root() {
+    if !ready("idmap_runs_init_as_the_mapped_root") {
+        return;
+    }
+    let lp = Lxcpath::new("lkidmap");
+    let name = unique("lkidmap");
+    let dir = busybox_container(
+        &lp,
+        &name,
+        "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\nlxc.mount.auto = proc:mixed sys:mixed",
+    );
+    let o = rlxc_suite::run("chown", &["-R", "100000:100000", dir.join("rootfs").to_str().unwrap_or("")]);
+    assert!(o.status.success(), "{}", show(&o));
+    let before = HostState::capture(lp.as_str());
+    let o = lp.lxc("start", &["-n", &name]);
+    assert!(o.status.success(), "start: {}", show(&o));
+    let pid = init_pid(&lp, &name).expect("pid");
+    let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).expect("uid_map");
+    assert_eq!(map.split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(status.lines().any(|l| l.starts_with("Uid:") && l.contains("100000")), "{status}");
+    let o = lp.lxc("stop", &["-n", &name]);
+    assert!(o.status.success(), "stop: {}", show(&o));
+    assert_clean(&before, &lp, &name);
+}

@@ -65,8 +65,31 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     for (ns, fd) in &spec.shared {
         rlxc_sys::ns::setns(fd.as_fd(), 0).map_err(|e| format!("lxc.namespace.share.{}: setns: {e}", ns.name()))?;
     }
+    // Open the console now, while our ids still own the host pty (after switching to the
+    // container's root in a user namespace the host's devpts may refuse us).
+    let console_file = match spec.console.as_deref() {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags_noctty()
+                .open(p)
+                .map_err(|e| format!("open console {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
     // Wait until the monitor mapped ids, entered cgroups and moved NICs in.
     chan.expect("Configure").map_err(|e| e.to_string())?;
+    if spec.namespaces.contains(&Namespace::User) {
+        // Become root of the new user namespace (LXC: setgroups(0), ns uid/gid 0, or the init
+        // ids when 0 is not mapped), and stay dumpable for the monitor's /proc access.
+        let root_mapped = |k| crate::idmap::host_id(&conf.idmaps, k, 0).is_some();
+        let uid = if root_mapped(rlxc_config::IdType::Uid) { 0 } else { conf.init.uid };
+        let gid = if root_mapped(rlxc_config::IdType::Gid) { 0 } else { conf.init.gid };
+        sysproc::set_ids(uid, gid, true).map_err(|e| format!("switch to the container's root {uid}:{gid}: {e}"))?;
+        let _ = sysproc::set_dumpable(true);
+        sysproc::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("prctl(PR_SET_PDEATHSIG): {e}"))?;
+    }
     if spec.namespaces.contains(&Namespace::Cgroup) {
         // After the cgroup move, so the namespace root is the payload cgroup.
         rlxc_sys::ns::unshare(libc::CLONE_NEWCGROUP).map_err(|e| format!("unshare(CLONE_NEWCGROUP): {e}"))?;
@@ -161,20 +184,12 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     })?;
 
     // stdio onto the console, start hooks, new session with the console as controlling tty.
-    let console_fd = if spec.console.is_some() {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags_noctty()
-            .open("/dev/console")
-            .map_err(|e| format!("open /dev/console: {e}"))?;
+    let console_fd = console_file;
+    if let Some(f) = console_fd.as_ref() {
         for n in 0..3 {
             sysproc::dup2(f.as_raw_fd(), n).map_err(|e| format!("dup2 console: {e}"))?;
         }
-        Some(f)
-    } else {
-        None
-    };
+    }
     hooks::run_hooks(conf, spec.name, HookKind::Start, &[], &[]).map_err(|e| e.to_string())?;
     sysproc::setsid().map_err(|e| format!("setsid: {e}"))?;
     if console_fd.is_some() {

@@ -101,6 +101,17 @@ pub fn boot(
         }
     }
     let console_slave = m.console.as_ref().map(|c| c.pty.slave_path.clone());
+    if !conf.idmaps.is_empty() {
+        // The console belongs to the container's root (LXC chowns it for the idmap).
+        if let Some(p) = console_slave.as_ref() {
+            let uid = crate::idmap::host_id(&conf.idmaps, rlxc_config::IdType::Uid, 0);
+            let gid = crate::idmap::host_id(&conf.idmaps, rlxc_config::IdType::Gid, 5)
+                .or_else(|| crate::idmap::host_id(&conf.idmaps, rlxc_config::IdType::Gid, 0));
+            if let Err(e) = std::os::unix::fs::chown(p, uid.map(|u| u as u32), gid.map(|g| g as u32)) {
+                warn!("chown console {}: {e}", p.display());
+            }
+        }
+    }
 
     let (pchan, cchan) = channel::pair().map_err(|e| format!("socketpair for the setup channel: {e}"))?;
     let ns = namespaces::clone_namespaces(&conf);
