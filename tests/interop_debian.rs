@@ -189,3 +189,60 @@ fn rlxc_tools_against_a_debian_started_container() {
     let leaked: Vec<&String> = now.cgroups.iter().filter(|c| c.contains(&name)).collect();
     assert!(leaked.is_empty(), "cgroups left: {leaked:?}");
 }
+
+/// Listing defined (stopped) containers, including nested ones inside a rootfs and filters,
+/// prints the same bytes as Debian's `lxc-ls`. No container runs.
+#[test]
+fn ls_of_defined_and_nested_containers_matches_debian() {
+    let t = "ls_of_defined_and_nested_containers_matches_debian";
+    if !require_program(t, "lxc-ls") || !require_tools(t) {
+        return;
+    }
+    let lxcpath = format!("/tmp/rlxc-test-lsnest-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&lxcpath);
+    let write = |dir: &str, text: &str| {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        std::fs::write(format!("{dir}/config"), text).expect("config");
+    };
+    write(
+        &format!("{lxcpath}/alpha"),
+        "lxc.uts.name = alpha\nlxc.group = web\nlxc.group = onboot\nlxc.start.auto = 1\n",
+    );
+    write(
+        &format!("{lxcpath}/beta-long-name"),
+        &format!("lxc.uts.name = beta\nlxc.rootfs.path = dir:{lxcpath}/beta-long-name/rootfs\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n"),
+    );
+    let nested = format!("{lxcpath}/beta-long-name/rootfs/{}", lxcpath.trim_start_matches('/'));
+    write(&format!("{nested}/inner1"), "lxc.uts.name = inner1\nlxc.group = web\n");
+    write(&format!("{nested}/inner2"), "lxc.uts.name = inner2\n");
+    let lp = lxcpath.as_str();
+    for args in [
+        &["-P", lp][..],
+        &["-P", lp, "-1"],
+        &["-P", lp, "-f"],
+        &["-P", lp, "-f", "-F", "NAME,STATE,PID,RAM,SWAP,AUTOSTART,GROUPS,INTERFACE,IPV4,IPV6,UNPRIVILEGED"],
+        &["-P", lp, "--nesting"],
+        &["-P", lp, "--nesting", "-1"],
+        &["-P", lp, "--nesting", "-f"],
+        &["-P", lp, "--nesting=0", "-f"],
+        &["-P", lp, "--nesting", "-g", "web", "-1"],
+        &["-P", lp, "--stopped"],
+        &["-P", lp, "--running"],
+        &["-P", lp, "--defined", "-f"],
+        &["-P", lp, "b.*"],
+        &["-P", lp, "--filter", "^a"],
+        &["-P", lp, "-g", "web,onboot", "-f"],
+        &["-P", lp, "-f", "-F", "name,nope"],
+    ] {
+        let d = run(debian("lxc-ls"), args);
+        let r = run(tool("lxc-ls"), args);
+        same(&format!("lxc-ls {args:?}"), &d, &r);
+    }
+    let j = run(tool("lxc-ls"), &["-P", lp, "--json"]);
+    let text = String::from_utf8_lossy(&j.stdout);
+    assert!(
+        text.starts_with('[') && text.contains("\"name\":\"alpha\"") && text.contains("\"unprivileged\":true"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&lxcpath);
+}
