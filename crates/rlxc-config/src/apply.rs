@@ -275,6 +275,13 @@ impl ContainerConfig {
         match def.name {
             "lxc.cgroup" | "lxc.cgroup2" => {
                 let version = if def.name == "lxc.cgroup" { CgroupVersion::V1 } else { CgroupVersion::V2 };
+                // LXC 5.0's lxc.cgroup.dir.{container,monitor,...} would otherwise be taken for a
+                // cgroup file named "dir.container".
+                if version == CgroupVersion::V1 && (sub.starts_with("dir.") || sub.starts_with("relative.")) {
+                    return Err(ValueError::new(
+                        "is not an LXC 4.0 key (lxc.cgroup.dir.* came with LXC 5.0); use lxc.cgroup.dir",
+                    ));
+                }
                 if crate::device::is_device_key(sub) {
                     crate::device::parse_device_rule(v)?;
                 }

@@ -163,6 +163,44 @@ impl ContainerConfig {
     pub fn is_unprivileged(&self) -> bool {
         !self.idmaps.is_empty()
     }
+
+    /// The mapping of id 0 inside the container (LXC's root mapping), if any.
+    pub fn root_idmap(&self, kind: IdType) -> Option<&IdMap> {
+        self.idmaps.iter().find(|m| m.kind == kind && m.nsid == 0)
+    }
+
+    /// The host id that container id `id` maps to (None: unmapped). Without any idmap the
+    /// container shares the host's ids.
+    pub fn host_id(&self, kind: IdType, id: u64) -> Option<u64> {
+        if self.idmaps.is_empty() {
+            return Some(id);
+        }
+        self.idmaps
+            .iter()
+            .filter(|m| m.kind == kind)
+            .find(|m| id >= m.nsid && id - m.nsid < m.range)
+            .and_then(|m| m.hostid.checked_add(id - m.nsid))
+    }
+
+    /// The entries of `lxc.mount.fstab` (read from disk now), then `lxc.mount.entry`, in the
+    /// order LXC mounts them.
+    pub fn all_mount_entries(&self) -> Result<Vec<MountEntry>, crate::error::ConfigError> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.mount_fstab {
+            let text = std::fs::read_to_string(f).map_err(|source| crate::error::ConfigError::Io {
+                at: None,
+                path: f.into(),
+                source,
+            })?;
+            out = crate::mount::parse_fstab(&text).map_err(|e| crate::error::ConfigError::Value {
+                at: None,
+                key: "lxc.mount.fstab".into(),
+                msg: format!("{f}: {e}"),
+            })?;
+        }
+        out.extend(self.mount_entries.iter().cloned());
+        Ok(out)
+    }
 }
 
 /// `lxc.rootfs.*`.

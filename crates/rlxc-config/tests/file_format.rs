@@ -188,3 +188,28 @@ fn values_that_need_quotes_survive_save() {
     let mut c = ContainerConfig::default();
     assert!(c.set_item("lxc.cgroup.a\nlxc.tty.max", "1").is_err());
 }
+
+#[test]
+fn idmap_helpers_and_fstab() {
+    let c = ContainerConfig::parse_str(
+        "lxc.idmap = u 0 100000 1000\nlxc.idmap = u 1000 1000 1\nlxc.idmap = g 0 100000 65536\n",
+        "x",
+    )
+    .expect("valid");
+    assert_eq!(c.root_idmap(rlxc_config::IdType::Uid).map(|m| m.hostid), Some(100000));
+    assert_eq!(c.host_id(rlxc_config::IdType::Uid, 5), Some(100005));
+    assert_eq!(c.host_id(rlxc_config::IdType::Uid, 1000), Some(1000));
+    assert_eq!(c.host_id(rlxc_config::IdType::Uid, 1001), None);
+    assert_eq!(ContainerConfig::default().host_id(rlxc_config::IdType::Gid, 7), Some(7));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fstab = dir.path().join("fstab");
+    std::fs::write(&fstab, "# c\nproc proc proc nodev 0 0\n\n").expect("write");
+    let c = ContainerConfig::parse_str(
+        &format!("lxc.mount.fstab = {}\nlxc.mount.entry = /a b none bind 0 0\n", fstab.display()),
+        "x",
+    )
+    .expect("valid");
+    let all = c.all_mount_entries().expect("fstab readable");
+    assert_eq!(all.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), ["proc", "b"]);
+    assert!(ContainerConfig::parse_str("lxc.cgroup.dir.container = x\n", "x").is_err());
+}
