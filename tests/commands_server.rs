@@ -45,6 +45,9 @@ impl CommandHandler for Fake {
             "lxc.uts.name" => Some(self.name.clone()),
             "lxc.group" => Some("g1\nonboot\n".into()),
             "lxc.start.auto" => Some("1".into()),
+            // A veth whose host side is `lo`: lxc-info -S reads its counters from /sys.
+            "lxc.net.0.type" => Some("veth".into()),
+            "lxc.net.0.veth.pair" => Some("lo".into()),
             _ => None,
         }
     }
@@ -175,6 +178,18 @@ fn debian_tools_talk_to_our_server() {
     assert_eq!(text(&o), format!("State:          RUNNING\nPID:            {pid}\n"));
     let o = run(debian("lxc-info"), &["-P", &lxcpath, "-n", name, "-p", "-H"]);
     assert_eq!(text(&o), format!("{pid}\n"));
+
+    // Stats: no cgroup here, but the network device lines (GET_CONFIG_ITEM lxc.net.N.*).
+    let labels = |o: &std::process::Output| -> Vec<String> {
+        text(o).lines().map(|l| l.split(':').next().unwrap_or("").to_string()).collect()
+    };
+    let o = run(debian("lxc-info"), &["-P", &lxcpath, "-n", name, "-S"]);
+    assert_eq!(labels(&o), vec!["Link", " TX bytes", " RX bytes", " Total bytes"], "{o:?}");
+    if tool("lxc-info").exists() {
+        let ours = run(tool("lxc-info"), &["-P", &lxcpath, "-n", name, "-S"]);
+        assert_eq!(labels(&ours), labels(&o), "{ours:?}");
+        assert!(text(&ours).starts_with("Link:           lo\n"), "{ours:?}");
+    }
 
     // lxc-ls finds the active container through /proc/net/unix and asks it.
     let o = run(debian("lxc-ls"), &["-P", &lxcpath, "--active", "-1"]);
