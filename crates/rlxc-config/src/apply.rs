@@ -227,8 +227,10 @@ impl ContainerConfig {
                 let rest = v.strip_prefix("unix:").ok_or_else(|| {
                     ValueError::new(format!("{v:?} is not a proxy address (unix:/path or unix:@name)"))
                 })?;
-                if rest.is_empty() || rest.len() > 107 {
-                    return Err(ValueError::new(format!("{v:?}: socket path must be 1 to 107 bytes")));
+                if !(rest.starts_with('/') || rest.starts_with('@')) || rest.len() < 2 || rest.len() > 107 {
+                    return Err(ValueError::new(format!(
+                        "{v:?}: expected unix:/absolute/path or unix:@abstract-name (at most 107 bytes)"
+                    )));
                 }
                 self.seccomp.notify_proxy = opt(v);
             }
@@ -242,8 +244,8 @@ impl ContainerConfig {
             "lxc.start.delay" => self.start.delay = parse_u32(v)?,
             "lxc.start.order" => self.start.order = parse_i32(v)?,
             "lxc.tty.dir" => {
-                if v.len() > 255 || v.contains('/') {
-                    return Err(ValueError::new(format!("{v:?} is not a directory name under /dev")));
+                if v.len() > 255 {
+                    return Err(ValueError::new(format!("{v:?} is longer than 255 bytes")));
                 }
                 self.tty.dir = opt(v);
             }

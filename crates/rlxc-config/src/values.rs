@@ -48,7 +48,7 @@ pub fn parse_i32(s: &str) -> Result<i32, ValueError> {
     let t = s.trim_start();
     let (neg, body) = match t.strip_prefix('-') {
         Some(b) => (true, b),
-        None => (false, t),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
     if body.starts_with(['-', '+']) {
         return Err(not_a_number(s));
@@ -334,7 +334,8 @@ pub fn parse_idmap(s: &str) -> Result<IdMap, ValueError> {
         "g" => IdType::Gid,
         _ => return Err(bad("type must be u or g")),
     };
-    let num = |x: &str| digits(x, 10).filter(|v| *v <= u64::from(u32::MAX)).ok_or_else(|| bad("bad number"));
+    // LXC reads the numbers with strtoul base 0, so hex and octal work too.
+    let num = |x: &str| parse_u64(x).ok().filter(|v| *v <= u64::from(u32::MAX)).ok_or_else(|| bad("bad number"));
     Ok(IdMap { kind, nsid: num(f[1])?, hostid: num(f[2])?, range: num(f[3])? })
 }
 
@@ -369,7 +370,8 @@ pub const RLIMITS: &[(&str, u32)] = &[
 
 /// One limit value: `unlimited` or digits; empty is 0 (as LXC's `strtoull` reading reads it).
 fn limit_value(s: &str, whole: &str) -> Result<RlimitValue, ValueError> {
-    if s == "unlimited" {
+    // `-1` is what strtoull turns into RLIM_INFINITY; LXC accepts it as unlimited.
+    if s == "unlimited" || s == "-1" {
         return Ok(RlimitValue::Unlimited);
     }
     if s.is_empty() {
@@ -389,6 +391,11 @@ pub fn parse_prlimit(resource: &str, value: &str) -> Result<Prlimit, ValueError>
         ValueError::new(format!("{resource:?} is not a resource limit{hint}"))
     })?;
     let (soft, hard) = match value.split_once(':') {
+        // `SOFT:` (empty hard limit) means hard = soft, as LXC reads it.
+        Some((a, "")) => {
+            let v = limit_value(a, value)?;
+            (v, v)
+        }
         Some((a, b)) => (limit_value(a, value)?, limit_value(b, value)?),
         None => {
             let v = limit_value(value, value)?;
@@ -454,6 +461,7 @@ mod tests {
         assert!(parse_u64("99999999999999999999999").is_err());
         assert_eq!(parse_i32("-5"), Ok(-5));
         assert!(parse_i32("--5").is_err());
+        assert_eq!(parse_i32("+3"), Ok(3));
         assert!(parse_i32("4294967296").is_err());
         assert_eq!(parse_u64("1 # x").unwrap_err().to_string(), "\"1 # x\" is not a number");
     }
@@ -512,6 +520,7 @@ mod tests {
 
     #[test]
     fn idmaps() {
+        assert_eq!(parse_idmap("u 0x10 1 1").map(|m| m.nsid), Ok(16));
         let m = parse_idmap("u  1   2    3").expect("valid");
         assert_eq!(format_idmap(&m), "u 1 2 3");
         for b in ["u 0 1000", "x 0 1 2", "u 0 1 2 junk", "u -1 0 1", "g 0 0 99999999999"] {
@@ -527,6 +536,8 @@ mod tests {
         assert_eq!(format_prlimit(&parse_prlimit("nofile", ":5").expect("v")), "0:5");
         assert_eq!(format_prlimit(&parse_prlimit("core", "unlimited").expect("v")), "unlimited");
         assert_eq!(format_prlimit(&parse_prlimit("core", "unlimited:10").expect("v")), "unlimited:10");
+        assert_eq!(format_prlimit(&parse_prlimit("nofile", "10:").expect("v")), "10");
+        assert_eq!(format_prlimit(&parse_prlimit("nofile", "-1").expect("v")), "unlimited");
         assert!(parse_prlimit("nofile", "a").is_err());
         assert!(parse_prlimit("bogus", "1").is_err());
     }
