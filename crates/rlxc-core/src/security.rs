@@ -37,7 +37,7 @@ use rlxc_config::ContainerConfig;
 use rlxc_security::apparmor;
 use rlxc_security::caps::{self, CapPlan};
 use rlxc_security::limits::{self, Limit};
-pub use rlxc_security::notify::NotifyHandler;
+pub use rlxc_security::notify::{self, NotifyHandler};
 use rlxc_security::{keyring, seccomp, selinux};
 pub use rlxc_security::{Result, SecurityError};
 use tracing::{debug, info, warn};

@@ -231,6 +231,104 @@ impl NotifyHandler {
     }
 }
 
+/// One notification as a proxy receives it (the server side of the protocol above; used by
+/// tests and as a reference for proxy authors).
+#[derive(Debug)]
+pub struct ProxyRequest {
+    /// `monitor_pid` of the header.
+    pub monitor_pid: i32,
+    /// `init_pid` of the header.
+    pub init_pid: i32,
+    /// Kernel structure sizes from the header.
+    pub sizes: NotifSizes,
+    /// The raw `struct seccomp_notif`.
+    pub req: Vec<u8>,
+    /// Decoded head of `req`.
+    pub head: NotifHead,
+    /// The cookie (`lxc.seccomp.notify.cookie`).
+    pub cookie: Vec<u8>,
+    /// `/proc/<pid>/mem` of the task, if the monitor sent it.
+    pub mem: Option<OwnedFd>,
+}
+
+/// A listening proxy socket (SOCK_SEQPACKET).
+pub struct ProxyServer {
+    sock: OwnedFd,
+}
+
+impl ProxyServer {
+    /// Bind and listen on `path`.
+    pub fn bind(path: &std::path::Path) -> Result<ProxyServer> {
+        let what = || format!("binding a seccomp proxy socket at {}", path.display());
+        let sock = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
+            .map_err(|e| SecurityError::io(what(), e.into()))?;
+        let addr = SocketAddrUnix::new(path).map_err(|e| SecurityError::io(what(), e.into()))?;
+        rustix::net::bind(&sock, &addr).map_err(|e| SecurityError::io(what(), e.into()))?;
+        rustix::net::listen(&sock, 4).map_err(|e| SecurityError::io(what(), e.into()))?;
+        Ok(ProxyServer { sock })
+    }
+
+    /// Accept one monitor connection.
+    pub fn accept(&self) -> Result<OwnedFd> {
+        rustix::net::accept_with(&self.sock, SocketFlags::CLOEXEC).map_err(|e| SecurityError::io("accepting a monitor", e.into()))
+    }
+
+    /// Receive one request on a connection (sizes as the running kernel uses them).
+    pub fn receive(conn: BorrowedFd<'_>) -> Result<ProxyRequest> {
+        let sizes = notif_sizes().map_err(|e| SecurityError::io("SECCOMP_GET_NOTIF_SIZES", e))?;
+        let mut buf = vec![0u8; PROXY_MSG_LEN + usize::from(sizes.seccomp_notif) + usize::from(sizes.seccomp_notif_resp) + 4096];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut anc = RecvAncillaryBuffer::new(&mut space);
+        let got = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            recvmsg(conn, &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC)
+                .map_err(|e| SecurityError::io("receiving a proxied notification", e.into()))?
+        };
+        let mut mem = None;
+        for msg in anc.drain() {
+            if let rustix::net::RecvAncillaryMessage::ScmRights(fds) = msg {
+                mem = fds.into_iter().next();
+            }
+        }
+        let n = got.bytes;
+        let hs = NotifSizes {
+            seccomp_notif: u16::from_ne_bytes([buf[16], buf[17]]),
+            seccomp_notif_resp: u16::from_ne_bytes([buf[18], buf[19]]),
+            seccomp_data: u16::from_ne_bytes([buf[20], buf[21]]),
+        };
+        let cookie_len = u64_at(&buf, 24) as usize;
+        let rs = PROXY_MSG_LEN;
+        let re = rs + usize::from(hs.seccomp_notif);
+        let ce = re + usize::from(hs.seccomp_notif_resp);
+        if n < PROXY_MSG_LEN || n < ce + cookie_len || hs.seccomp_notif < 80 {
+            return Err(SecurityError::io(format!("malformed proxy message of {n} bytes"), std::io::ErrorKind::InvalidData.into()));
+        }
+        let req = buf[rs..re].to_vec();
+        Ok(ProxyRequest {
+            monitor_pid: u32_at(&buf, 8) as i32,
+            init_pid: u32_at(&buf, 12) as i32,
+            sizes: hs,
+            head: notif_head(&req),
+            req,
+            cookie: buf[ce..ce + cookie_len].to_vec(),
+            mem,
+        })
+    }
+
+    /// Answer `request` on `conn`: the task's syscall returns `val`, or fails with `errno` when
+    /// it is non-zero.
+    pub fn reply(conn: BorrowedFd<'_>, request: &ProxyRequest, val: i64, errno: i32) -> Result<()> {
+        let header = encode_header(request.monitor_pid, request.init_pid, request.sizes, 0);
+        let mut resp = vec![0u8; usize::from(request.sizes.seccomp_notif_resp).max(24)];
+        encode_resp(&mut resp, request.head.id, val, if errno != 0 { -errno } else { 0 }, 0);
+        let iov = [IoSlice::new(&header), IoSlice::new(&request.req), IoSlice::new(&resp)];
+        let mut space: [std::mem::MaybeUninit<u8>; 0] = [];
+        let mut anc = SendAncillaryBuffer::new(&mut space);
+        sendmsg(conn, &iov, &mut anc, SendFlags::NOSIGNAL).map_err(|e| SecurityError::io("answering the monitor", e.into()))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
