@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 VM_RUN=${VM_RUN:-$ROOT/../shared/tools/vm-run}
-VM_TESTS=${VM_TESTS:-cgroup_v2}
+VM_TESTS=${VM_TESTS:-cgroup_v2 cgroup_container}
+# Start/stop cycles of the leak test in the VM (spawning is ~35x slower there than here).
+export RLXC_CG_CYCLES=${RLXC_CG_CYCLES:-5}
 VM_FILTER=${VM_FILTER:-}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 
@@ -40,4 +42,7 @@ trap 'rm -f "$script"' EXIT
     echo 'exit $rc'
 } >"$script"
 echo "vm-check: running $(echo "$bins" | wc -w) test binaries in the VM"
-exec "$VM_RUN" --timeout "$VM_TIMEOUT" -e CI -e RUST_BACKTRACE -- bash "$script"
+# The container tests need the installed tools (target/prefix, `make install PREFIX=target/prefix`)
+# and ../shared/tools/rootfs: share both trees.
+exec "$VM_RUN" --timeout "$VM_TIMEOUT" --share "$ROOT" --share "$(cd "$ROOT/../shared" && pwd)" \
+    -e CI -e RUST_BACKTRACE -e RLXC_CG_CYCLES -e RLXC_PREFIX -- bash "$script"
