@@ -148,6 +148,16 @@ impl NotifyHandler {
         })
     }
 
+    /// A duplicate of the listener (GET_SECCOMP_NOTIFY_FD hands one to API users).
+    pub fn listener_dup(&self) -> std::io::Result<OwnedFd> {
+        self.listener.try_clone()
+    }
+
+    /// Whether notifications go to a proxy (LXC accepts SECCOMP_NOTIFY_ADD_LISTENER only then).
+    pub fn has_proxy(&self) -> bool {
+        self.proxy_addr.is_some()
+    }
+
     /// The fd the monitor polls for readability.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.listener.as_fd()
