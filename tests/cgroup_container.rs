@@ -252,3 +252,42 @@ fn no_cgroup_left_after_100_start_stop_cycles() {
     }
     assert_clean(&before, &lp, &[cn]);
 }
+
+#[test]
+fn lxc_cgroup_devices_allow_updates_the_live_ebpf_program() {
+    if !ready("lxc_cgroup_devices_allow_updates_the_live_ebpf_program") {
+        return;
+    }
+    let l = Layout::detect().unwrap();
+    if l.v1_for("devices").is_some() || !rlxc_cgroup::devices::bpf_supported() {
+        // With a v1 devices controller, lxc-cgroup writes v1 devices.allow (as LXC does); the
+        // live eBPF update (ADD_BPF_DEVICE_CGROUP) is the cgroup2 path, tested in the VM.
+        eprintln!("not a cgroup2-devices host: this test runs in `make vm-check`");
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cglive");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("live");
+    let cn = cn.as_str();
+    let rules = "lxc.cgroup2.devices.deny = a\nlxc.cgroup2.devices.allow = c 1:3 rwm\n\
+                 lxc.cgroup2.devices.allow = c 136:* rwm\nlxc.cgroup2.devices.allow = c 5:* rwm\n";
+    let script =
+        format!("{DEVS}\nwhile ! head -c1 /dev/zero >/dev/null 2>&1; do sleep 0.2; done; echo live-ok >/result2");
+    let rootfs = script_container(&lp, cn, &script, rules);
+    start(&lp, cn);
+    let r = result(&rootfs);
+    assert!(r.contains("zero-denied"), "{r}");
+    lp.lxc_ok("cgroup", &["-n", cn, "devices.allow", "c 1:5 r"]);
+    let mut ok = false;
+    for _ in 0..600 {
+        if std::fs::read_to_string(rootfs.join("result2")).unwrap_or_default().contains("live-ok") {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ok, "the container never saw /dev/zero allowed after lxc-cgroup devices.allow");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}

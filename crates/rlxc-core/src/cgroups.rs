@@ -178,7 +178,8 @@ impl ContainerCgroups {
     }
 
     /// Merge one device rule into the cgroup2 program and swap it atomically (command 14,
-    /// `lxc-cgroup NAME devices.allow ...` on cgroup2). Attaches a first program when none is.
+    /// `lxc-cgroup NAME devices.allow ...` on cgroup2). Attaches a first program when none is (starting
+    /// from "allow everything" when the config has no cgroup2 device rules).
     pub fn add_device_rule(&mut self, rule: ParsedRule) -> Result<()> {
         if let Some(d) = self.devices.as_mut() {
             return d.update(rule);
@@ -191,6 +192,11 @@ impl ContainerCgroups {
         })?;
         let d = &p.dirs[ui];
         let mut rules = self.inner.v2_device_rules()?;
+        if !rules.configured {
+            // Nothing configured means every device was allowed: keep that (deny-list) instead of
+            // turning one runtime rule into a default-deny program that breaks the container.
+            rules.add(ParsedRule::Global { allow: true });
+        }
         rules.add(rule);
         self.devices = Some(BpfDevices::attach(&d.path, d.fd.as_fd(), rules)?);
         Ok(())
@@ -321,15 +327,6 @@ impl Drop for ContainerCgroups {
     }
 }
 
-/// Whether the calling process is in its own cgroup namespace (compared with pid 1's, read
-/// through the host's /proc before the container's /proc is mounted).
-fn in_own_cgroupns() -> bool {
-    match (std::fs::read_link("/proc/self/ns/cgroup"), std::fs::read_link("/proc/1/ns/cgroup")) {
-        (Ok(a), Ok(b)) => a != b,
-        _ => false,
-    }
-}
-
 /// Whether the container keeps CAP_SYS_ADMIN (not in `lxc.cap.drop`, or in `lxc.cap.keep`).
 fn keeps_sys_admin(conf: &ContainerConfig) -> bool {
     let is = |c: &String| {
@@ -343,9 +340,10 @@ fn keeps_sys_admin(conf: &ContainerConfig) -> bool {
 }
 
 /// Child side: mount the `lxc.mount.auto` cgroup variant below `rootfs` (before pivot_root,
-/// after `/sys` is mounted). Detects whether the child already has its cgroup namespace.
+/// after `/sys` is mounted and after `unshare(CLONE_NEWCGROUP)`). Whether the container has a
+/// cgroup namespace is decided from the config like the start path does ([`wants_cgroupns`]).
 pub fn mount_auto(conf: &ContainerConfig, rootfs: &Path) -> Result<()> {
-    mount_auto_with(conf, rootfs, in_own_cgroupns())
+    mount_auto_with(conf, rootfs, wants_cgroupns(conf))
 }
 
 /// [`mount_auto`] with the cgroup-namespace decision given by the caller.
@@ -366,10 +364,17 @@ pub fn mount_auto_with(conf: &ContainerConfig, rootfs: &Path, cgroupns: bool) ->
     rlxc_cgroup::automount::mount_auto(&layout, req, rootfs, cgroupns, keeps_sys_admin(conf))
 }
 
-/// Whether LXC would give the container a cgroup namespace (it does whenever the kernel has
-/// them and the namespace is not shared or kept).
+/// Whether the container gets a cgroup namespace: `lxc.namespace.clone` exactly, else not when
+/// kept or shared, else whenever the kernel has them (same rule as the start path).
 pub fn wants_cgroupns(conf: &ContainerConfig) -> bool {
-    if conf.namespaces.share.contains_key(&Namespace::Cgroup) || conf.namespaces.keep.contains(&Namespace::Cgroup) {
+    let ns = &conf.namespaces;
+    if ns.share.contains_key(&Namespace::Cgroup) {
+        return false;
+    }
+    if !ns.clone.is_empty() {
+        return ns.clone.contains(&Namespace::Cgroup);
+    }
+    if ns.keep.contains(&Namespace::Cgroup) {
         return false;
     }
     Path::new("/proc/self/ns/cgroup").exists()
