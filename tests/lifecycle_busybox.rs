@@ -136,15 +136,24 @@ fn create_without_template_merges_the_config_file_and_honours_dir() {
     let extra = lp.path.join("extra.conf");
     std::fs::write(&extra, "lxc.uts.name = merged\nlxc.net.0.type = empty\n").expect("write");
     let rootdir = lp.path.join("elsewhere");
-    let o =
-        lp.lxc("create", &["-n", &name, "-f", extra.to_str().unwrap_or(""), "--dir", rootdir.to_str().unwrap_or("")]);
+    // Without -t LXC refuses; `-t none` creates a container without a template.
+    let o = lp.lxc("create", &["-n", &name]);
+    assert!(
+        !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("A template must be specified"),
+        "{}",
+        show(&o)
+    );
+    let o = lp.lxc(
+        "create",
+        &["-n", &name, "-t", "none", "-f", extra.to_str().unwrap_or(""), "--dir", rootdir.to_str().unwrap_or("")],
+    );
     assert!(o.status.success(), "create: {}", show(&o));
     let cfg = std::fs::read_to_string(lp.path.join(&name).join("config")).expect("config");
     assert!(cfg.contains("lxc.uts.name = merged"), "{cfg}");
     assert!(cfg.contains(&format!("lxc.rootfs.path = dir:{}", rootdir.display())), "{cfg}");
     assert!(rootdir.is_dir());
     // A second create of the same name fails and keeps the first.
-    let o = lp.lxc("create", &["-n", &name]);
+    let o = lp.lxc("create", &["-n", &name, "-t", "none"]);
     assert!(!o.status.success(), "{}", show(&o));
     assert!(lp.path.join(&name).join("config").exists());
     let o = lp.lxc("destroy", &["-n", &name]);

@@ -42,12 +42,16 @@ pub fn main(args: &[String]) -> i32 {
     };
     let prog = cli.prog;
     let p = &cli.parsed;
-    if p.value("template").is_none() && !p.trailing.is_empty() {
-        eprintln!("{prog}: template arguments given without a template (-t)");
-    }
-    if p.value("template").is_none() {
-        eprintln!("{prog}: {}: A container without a template was requested; creating a config only", cli.name);
-    }
+    // As LXC: a template is required; `-t none` asks for a container without one.
+    let template = match p.value("template") {
+        None => {
+            eprintln!("{prog}: {}: A template must be specified.", cli.name);
+            eprintln!("{prog}: {}: Use \"none\" if you really want a container without a rootfs.", cli.name);
+            return 1;
+        }
+        Some("none") => None,
+        Some(t) => Some(t.to_string()),
+    };
     if let Err(e) = std::fs::create_dir_all(&cli.lxcpath) {
         eprintln!("{prog}: {}: cannot create lxcpath {}: {e}", cli.name, cli.lxcpath);
         return 1;
@@ -64,7 +68,7 @@ pub fn main(args: &[String]) -> i32 {
         return 1;
     }
     let o = CreateOptions {
-        template: p.value("template").map(str::to_string),
+        template,
         config_file: p.value("config").map(PathBuf::from),
         bdev: p.value("bdev").map(str::to_string),
         dir: p.value("dir").map(PathBuf::from),
