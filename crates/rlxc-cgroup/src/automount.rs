@@ -142,13 +142,12 @@ pub fn mount_auto(
                 bind_ro(&h.dir_of(&h.self_cgroup), &cg, false)?;
             }
         } else {
+            let cg: PathBuf = if own.is_empty() { target.clone() } else { target.join(own) };
+            // The directories down to the container's cgroup live in the tmpfs: make them before
+            // the hierarchy's directory turns read-only.
+            mkdir_p(&cg)?;
             if mode != CgMode::Rw {
                 bind_ro(&target, &target, true)?;
-            }
-            let cg: PathBuf = if own.is_empty() { target.clone() } else { target.join(own) };
-            if !own.is_empty() {
-                // The directories down to the container's cgroup live in the tmpfs.
-                let _ = mkdir_p(&cg);
             }
             bind_ro(&h.dir_of(&h.self_cgroup), &cg, mode == CgMode::Ro)?;
         }
