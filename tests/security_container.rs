@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 const PROBE_C: &str = r#"/* rlxc security probe, run inside test containers (built static so a busybox rootfs runs it).
  *   probe in-container   try syscalls a container must not make; print "name=errno" (0 = allowed)
  *   probe keyring        print the serial of the session keyring
+ *   probe ids            print the real and effective uid (setuid checks)
  *   probe exe PID        what /proc/PID/exe is and whether it can be opened / written through
  *   probe hunt SECS      find a process whose exe is not busybox, stop it, report "exe" for it
  * Never writes to a file that is not a sealed memfd: on a vulnerable setup it reports that the
@@ -69,6 +70,10 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "keyring") == 0) {
         printf("keyring=%ld\n", syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3L, 0L));
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "ids") == 0) {
+        printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
         return 0;
     }
     if (argc > 2 && strcmp(argv[1], "exe") == 0)
@@ -554,4 +559,52 @@ fn start_exe_is_a_sealed_memfd_cve_2019_5736() {
     assert!(value(&r, "exe").contains("memfd:"), "pid 1 before exec must run from a memfd:\n{r}");
     stop(&lp, &n_cs);
     assert_clean(&before, &lp, &[&n_cs]);
+}
+
+/// LXC's `lxc-test-no-new-privs`, without its network and ping: a setuid-root program run by an
+/// attached uid-1000 process gains root only when `lxc.no_new_privs` is off.
+#[test]
+fn no_new_privs_makes_setuid_powerless_for_attached_processes() {
+    let t = "no_new_privs_makes_setuid_powerless_for_attached_processes";
+    let Some(probe) = ready(t) else { return };
+    use std::os::unix::fs::PermissionsExt;
+    let lp = Lxcpath::new("secnn");
+    let before = HostState::capture(lp.as_str());
+    let n_on = uniq("nnon");
+    let n_off = uniq("nnoff");
+    for (name, nnp) in [(&n_on, "1"), (&n_off, "0")] {
+        let rootfs = container(&lp, name, &probe, "true", &format!("lxc.no_new_privs = {nnp}\n"));
+        std::fs::set_permissions(rootfs.join("probe"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+        start(&lp, name);
+        result(&rootfs);
+    }
+    let ids = |name: &str| {
+        lp.lxc_ok("attach", &["-n", name, "--clear-env", "--uid", "1000", "--gid", "1000", "--", "/probe", "ids"])
+    };
+    let on = ids(&n_on);
+    assert!(on.contains("uid=1000 euid=1000"), "lxc.no_new_privs = 1: the setuid bit must be ignored: {on}");
+    let off = ids(&n_off);
+    assert!(off.contains("uid=1000 euid=0"), "lxc.no_new_privs = 0: setuid works: {off}");
+    stop(&lp, &n_on);
+    stop(&lp, &n_off);
+    assert_clean(&before, &lp, &[&n_on, &n_off]);
+}
+
+/// LXC's `lxc-test-procsys`: a rootfs without /proc and /sys still starts, and the container
+/// gets both mounted (the mount targets are created).
+#[test]
+fn rootfs_without_proc_and_sys_still_gets_them() {
+    let t = "rootfs_without_proc_and_sys_still_gets_them";
+    let Some(probe) = ready(t) else { return };
+    let lp = Lxcpath::new("secps");
+    let before = HostState::capture(lp.as_str());
+    let name = uniq("ps");
+    let rootfs = container(&lp, &name, &probe, "true", "");
+    std::fs::remove_dir(rootfs.join("proc")).unwrap();
+    std::fs::remove_dir(rootfs.join("sys")).unwrap();
+    start(&lp, &name);
+    lp.lxc_ok("attach", &["-n", &name, "--", "/bin/sh", "-c", "test -f /proc/version"]);
+    lp.lxc_ok("attach", &["-n", &name, "--", "/bin/sh", "-c", "test -d /sys/fs"]);
+    stop(&lp, &name);
+    assert_clean(&before, &lp, &[&name]);
 }
