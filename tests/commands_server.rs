@@ -382,3 +382,66 @@ fn container_lock_excludes_posix_lockers_and_second_handles() {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(path.parent().expect("dir"));
 }
+
+/// `lxc-info -i` and `lxc-ls -f` IP columns: addresses are read in the network namespace of the
+/// init pid the monitor reports. Here "init" is a sleep in a test netns with documentation
+/// addresses on a veth.
+#[test]
+fn ips_come_from_the_init_network_namespace() {
+    let t = "ips_come_from_the_init_network_namespace";
+    if !rlxc_suite::require_root(t) || !require_program(t, "lxc-info") || !require_program(t, "ip") {
+        return;
+    }
+    let ns = rlxc_suite::NetNs::new("cmdip");
+    for args in [
+        &["link", "add", "v0", "type", "veth", "peer", "name", "v1"][..],
+        &["addr", "add", "192.0.2.10/24", "dev", "v0"],
+        &["addr", "add", "2001:db8::10/64", "dev", "v0", "nodad"],
+        &["link", "set", "v0", "up"],
+        &["link", "set", "v1", "up"],
+    ] {
+        let mut full = vec!["-n", ns.name.as_str()];
+        full.extend_from_slice(args);
+        let o = run("ip", &full);
+        if !o.status.success() {
+            skip(t, &format!("cannot set up the test netns (ip {args:?}): {o:?}"));
+            return;
+        }
+    }
+    let mut sleeper =
+        Command::new("ip").args(["netns", "exec", &ns.name, "sleep", "300"]).spawn().expect("spawn sleeper");
+    // `ip netns exec` execs sleep in place: the child's pid is the process in the netns.
+    let pid = sleeper.id() as i32;
+    for _ in 0..200 {
+        let here = std::fs::read_link("/proc/self/ns/net").ok();
+        let there = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+        if there.is_some() && there != here {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let lxcpath = format!("/tmp/rlxc-test-cmdip-{}", std::process::id());
+    let _cleanup = Cleanup(lxcpath.clone());
+    let name = "ipc";
+    let (tx, th) = serve(Fake {
+        name: name.into(),
+        lxcpath: lxcpath.clone(),
+        state: State::Running,
+        pid,
+        freezer: None,
+        stopped: false,
+    });
+    let d = run(debian("lxc-info"), &["-P", &lxcpath, "-n", name, "-i"]);
+    assert_eq!(text(&d), "IP:             192.0.2.10\nIP:             2001:db8::10\n", "{d:?}");
+    if tool("lxc-info").exists() {
+        let r = run(tool("lxc-info"), &["-P", &lxcpath, "-n", name, "-i"]);
+        assert_eq!(text(&r), text(&d), "{r:?}");
+        let args = ["-P", lxcpath.as_str(), "-f", "-F", "NAME,PID,INTERFACE,IPV4,IPV6"];
+        let (dl, rl) = (run(debian("lxc-ls"), &args), run(tool("lxc-ls"), &args));
+        assert_eq!(text(&rl), text(&dl), "{rl:?}");
+    }
+    tx.send(Ctl::Quit).expect("ctl");
+    th.join().expect("server thread");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}

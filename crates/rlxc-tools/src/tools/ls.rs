@@ -268,7 +268,10 @@ fn collect(ctx: &Ctx, lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usi
             }
             if running && ctx.host {
                 if let Ok(links) = rlxc_net::container_interfaces(e.init) {
-                    let names: Vec<String> = links.into_iter().map(|l| l.name).collect();
+                    // LXC's get_interfaces keeps its array sorted (add_to_array + qsort).
+                    let mut names: Vec<String> = links.into_iter().map(|l| l.name).collect();
+                    names.sort();
+                    names.dedup();
                     e.interface = Some(names.join(", ")).filter(|s| !s.is_empty());
                 }
                 let ips = |fam| {
