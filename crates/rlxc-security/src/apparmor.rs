@@ -296,11 +296,10 @@ pub fn cleanup(plan: &Plan) {
 }
 
 /// Switch the calling thread to `label` now (`changeprofile`, LXC does not use exec-time
-/// transitions for AppArmor). `unconfined` when already unconfined is a no-op.
+/// transitions for AppArmor). `unconfined` when already unconfined is a no-op. The caller
+/// decided on the host that AppArmor is on ([`prepare`]); this does not probe again because
+/// after pivot_root `/sys` may be absent, and a silent skip would leave the container unconfined.
 pub fn apply_label(label: &str) -> Result<()> {
-    if !features().enabled {
-        return Ok(());
-    }
     if label == "unconfined" && current_label() == "unconfined" {
         return Ok(());
     }
