@@ -44,7 +44,7 @@ pub fn system_config_value(key: &str) -> Option<String> {
 }
 
 fn lookup(text: &str, key: &str) -> Option<String> {
-    let mut found = None;
+    // LXC's reader takes the first non-empty occurrence of a key.
     for line in text.lines() {
         let line = line.trim_start();
         if line.starts_with('#') {
@@ -55,14 +55,22 @@ fn lookup(text: &str, key: &str) -> Option<String> {
             // LXC strips surrounding blanks and one level of quotes.
             let v = v.trim();
             let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
-            found = Some(v.to_string());
+            if !v.is_empty() {
+                return Some(v.to_string());
+            }
         }
     }
-    found
+    None
 }
 
-/// The default lxcpath (no `-P`).
+/// The default lxcpath (no `-P`): rlxc-config's reading of the system config (LXC's rules),
+/// or this module's own reading if that fails.
 pub fn default_lxcpath() -> String {
+    if let Ok(sc) = rlxc_config::system::SystemConfig::load_for_euid(rustix::process::geteuid().as_raw()) {
+        if !sc.lxcpath.is_empty() {
+            return sc.lxcpath;
+        }
+    }
     if let Some(v) = system_config_value("lxc.lxcpath") {
         if !v.is_empty() {
             return v;
@@ -110,8 +118,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_lookup_takes_last_and_strips() {
-        let t = "# c\nlxc.lxcpath = /a\n lxc.lxcpath=\"/b\" \nlxc.other = x\n";
+    fn config_lookup_takes_first_and_strips() {
+        let t = "# c\nlxc.lxcpath =\n lxc.lxcpath=\"/b\" \nlxc.lxcpath = /a\nlxc.other = x\n";
         assert_eq!(lookup(t, "lxc.lxcpath").as_deref(), Some("/b"));
         assert_eq!(lookup(t, "lxc.nope"), None);
     }
