@@ -291,3 +291,90 @@ fn lxc_cgroup_devices_allow_updates_the_live_ebpf_program() {
     lp.lxc_ok("stop", &["-n", cn, "-k"]);
     assert_clean(&before, &lp, &[cn]);
 }
+
+/// (mount point, fstype, read-only) of every cgroup-related mount a process sees.
+fn cgroup_mounts(pid: &str) -> Vec<(String, String, bool)> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let pf: Vec<&str> = pre.split_whitespace().collect();
+            let fstype = post.split_whitespace().next()?.to_string();
+            let mp = pf.get(4)?.to_string();
+            let ro = pf.get(5)?.split(',').any(|o| o == "ro");
+            mp.starts_with("/sys/fs/cgroup").then_some((mp, fstype, ro))
+        })
+        .collect()
+}
+
+#[test]
+fn mount_auto_cgroup_variants() {
+    if !ready("mount_auto_cgroup_variants") {
+        return;
+    }
+    let _serial = serial();
+    let l = Layout::detect().unwrap();
+    let uni = l.kind == LayoutKind::Unified;
+    let lp = Lxcpath::new("cgauto");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("am");
+    let cn = cn.as_str();
+    let no_cgns = "lxc.namespace.clone = mnt pid uts ipc net\n";
+    // A v1 controller to look at on legacy/hybrid hosts.
+    let ctrl = l.v1_for("memory").map(|h| h.mountpoint.file_name().unwrap().to_string_lossy().into_owned());
+    let cases: Vec<(&str, &str)> = vec![
+        ("cgroup:mixed", no_cgns),
+        ("cgroup:ro", no_cgns),
+        ("cgroup-full:mixed", no_cgns),
+        ("cgroup:mixed:force", ""),
+        ("cgroup:ro:force", ""),
+        ("cgroup:mixed", ""),
+    ];
+    let dir = script_container(&lp, cn, "echo done >/result", "");
+    let config = std::fs::read_to_string(dir.parent().unwrap().join("config")).unwrap();
+    for (mode, extra) in cases {
+        std::fs::write(
+            dir.parent().unwrap().join("config"),
+            format!("{config}lxc.mount.auto = proc:mixed sys:mixed {mode}\n{extra}"),
+        )
+        .unwrap();
+        start(&lp, cn);
+        let pid = lp.lxc_ok("info", &["-n", cn, "-p"]).split_whitespace().last().unwrap_or("").to_string();
+        let m = cgroup_mounts(&pid);
+        let payload = format!("lxc.payload.{cn}");
+        let find = |mp: &str| m.iter().find(|(p, _, _)| p == mp).cloned();
+        let what = format!("{mode} {extra}: {m:?}");
+        let cgns = extra.is_empty();
+        match (uni, mode) {
+            // cgroup namespace, no force: the container's init mounts its own.
+            (_, "cgroup:mixed") if cgns => assert!(m.is_empty(), "{what}"),
+            (true, "cgroup:mixed") | (true, "cgroup:ro") => assert!(m.is_empty(), "{what}"),
+            (true, "cgroup-full:mixed") | (true, "cgroup:mixed:force") => {
+                assert_eq!(find("/sys/fs/cgroup").map(|x| (x.1, x.2)), Some(("cgroup2".into(), false)), "{what}")
+            }
+            (true, "cgroup:ro:force") => {
+                assert_eq!(find("/sys/fs/cgroup").map(|x| (x.1, x.2)), Some(("cgroup2".into(), true)), "{what}")
+            }
+            (false, _) => {
+                let c = ctrl.clone().expect("a v1 memory hierarchy");
+                let top = format!("/sys/fs/cgroup/{c}");
+                assert_eq!(find("/sys/fs/cgroup").map(|x| x.1), Some("tmpfs".into()), "{what}");
+                match mode {
+                    "cgroup:mixed" | "cgroup-full:mixed" => {
+                        let own = find(&format!("{top}/{payload}")).expect(&what);
+                        assert!(!own.2, "own cgroup writable: {what}");
+                        assert!(find(&top).map(|x| x.2).unwrap_or(true), "hierarchy read-only: {what}");
+                    }
+                    "cgroup:ro" => assert!(find(&format!("{top}/{payload}")).expect(&what).2, "{what}"),
+                    "cgroup:mixed:force" => assert_eq!(find(&top).map(|x| (x.1, x.2)), Some(("cgroup".into(), false))),
+                    "cgroup:ro:force" => assert_eq!(find(&top).map(|x| (x.1, x.2)), Some(("cgroup".into(), true))),
+                    _ => unreachable!(),
+                }
+            }
+            _ => unreachable!("{what}"),
+        }
+        lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    }
+    assert_clean(&before, &lp, &[cn]);
+}
