@@ -360,3 +360,30 @@ fn system_pattern_names_monitor_and_payload() {
     assert_eq!(g.cg.created(Role::Payload).unwrap().rel, format!("{}-p/{}/payload", name("pat"), name("pat")));
     assert_eq!(g.cg.created(Role::Monitor).unwrap().rel, format!("{}-p/{}/monitor", name("pat"), name("pat")));
 }
+
+#[test]
+fn v1_device_rules_are_written_in_a_second_pass() {
+    if !require_root("v1_device_rules_are_written_in_a_second_pass") {
+        return;
+    }
+    let l = Layout::detect().unwrap();
+    if l.v1_for("devices").is_none() {
+        eprintln!("no v1 devices controller here: cgroup2 device rules are tested by cgroup_v2");
+        return;
+    }
+    let mut s = spec("dev1");
+    s.v1 = vec![
+        ("devices.deny".into(), "a".into()),
+        ("devices.allow".into(), "c 1:3 rwm".into()),
+        ("pids.max".into(), "100".into()),
+    ];
+    let g = make(s);
+    g.cg.apply_limits().expect("limits (devices skipped)");
+    assert!(g.cg.get("devices.list").unwrap().contains("a *:* rwm"), "first pass must not touch devices");
+    assert!(g.cg.apply_devices().expect("devices").is_none());
+    assert_eq!(g.cg.get("devices.list").unwrap().trim(), "c 1:3 rwm");
+    let sh = Gated::new(DEV_SCRIPT);
+    g.cg.enter(Role::Payload, sh.pid()).unwrap();
+    let (_, out, _) = sh.run();
+    assert!(out.contains("null-ok") && out.contains("zero-denied"), "{out}");
+}
