@@ -87,3 +87,25 @@ fn missing_rootfs_mount_point_is_reported() {
         true,
     );
 }
+
+#[test]
+fn network_failure_on_the_host_side_leaves_no_link() {
+    fails_cleanly(
+        "network_failure_on_the_host_side_leaves_no_link",
+        "lfnet",
+        "lxc.net.0.type = veth\nlxc.net.0.link = rlxcnobr0",
+        "rlxcnobr0",
+        true,
+    );
+}
+
+#[test]
+fn bad_cgroup_limit_is_reported() {
+    fails_cleanly(
+        "bad_cgroup_limit_is_reported",
+        "lfcg",
+        "lxc.cgroup.memory.limit_in_bytes = not-a-number",
+        "memory.limit_in_bytes",
+        true,
+    );
+}

@@ -193,6 +193,11 @@ impl Handshake {
                 Err(reason) => format!("ERROR {reason}"),
             };
             let _ = s.write_all(msg.as_bytes());
+            if r.is_err() {
+                // Keep the socket open until this process exits: the caller returns at EOF, so
+                // it sees the failure only once the monitor is really gone.
+                std::mem::forget(s);
+            }
         }
     }
 }
