@@ -23,17 +23,18 @@ pub fn parse(prog: &'static str, args: &[String], opts: &[Opt], help: &str, need
     let parsed = match args::parse(args, opts, false) {
         Ok(p) => p,
         Err(e) => {
+            // getopt's complaint, then the whole help, on stderr (LXC's print_help(args, 1)).
             eprintln!("{prog}: {e}");
-            eprintln!("{prog}: could not parse command line");
+            print_help(prog, help);
             return Err(1);
         }
     };
     if parsed.has("help") {
-        print!("Usage: {prog} {help}");
+        print_help(prog, help);
         return Err(0);
     }
     if parsed.has("usage") {
-        println!("Usage: {prog} {}", help.lines().next().unwrap_or(""));
+        eprintln!("Usage: {prog} {}", help.lines().next().unwrap_or(""));
         return Err(0);
     }
     if parsed.has("version") {
@@ -45,7 +46,7 @@ pub fn parse(prog: &'static str, args: &[String], opts: &[Opt], help: &str, need
         name = parsed.positional.first().cloned();
     }
     if need_name && name.as_deref().unwrap_or("").is_empty() {
-        eprintln!("{prog}: missing container name, use --name option");
+        eprintln!("{prog}: No container name specified");
         return Err(1);
     }
     let lxcpath = rlxc_core::lxcpath::resolve(parsed.value("lxcpath"));
@@ -65,6 +66,24 @@ pub fn parse(prog: &'static str, args: &[String], opts: &[Opt], help: &str, need
         }
     }
     Ok(Common { name, lxcpath, parsed })
+}
+
+/// LXC's help layout (`print_help` in `tools/arguments.c`), on stderr.
+pub fn print_help(prog: &str, help: &str) {
+    eprint!(
+        "Usage: {prog} {help}\n\
+Common options :\n  \
+-o, --logfile=FILE               Output log to FILE instead of stderr\n  \
+-l, --logpriority=LEVEL          Set log priority to LEVEL\n  \
+-q, --quiet                      Don't produce any output\n  \
+-P, --lxcpath=PATH               Use specified container path\n  \
+-?, --help                       Give this help list\n      \
+--usage                      Give a short usage message\n      \
+--version                    Print the version number\n\n\
+Mandatory or optional arguments to long options are also mandatory or optional\n\
+for any corresponding short options.\n\n\
+See the {prog} man page for further information.\n\n"
+    );
 }
 
 /// `<lxcpath>/<name>/config` exists (LXC's `is_defined`).
