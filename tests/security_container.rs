@@ -290,6 +290,8 @@ fn debian_common_conf_confines_init() {
         assert_eq!(cap_mask(&r, "CapEff") & (1 << cap), 0, "capability {cap} must be absent from CapEff:\n{r}");
     }
     assert_ne!(bnd & (1 << CAP_SYS_ADMIN), 0, "common.conf keeps sys_admin");
+    assert_eq!(cap_mask(&r, "CapInh"), 0, "the ambient dance leaves nothing inheritable:\n{r}");
+    assert_eq!(cap_mask(&r, "CapAmb"), 0, "{r}");
     assert_eq!(value(&r, "NoNewPrivs"), "1", "{r}");
     assert_eq!(value(&r, "Seccomp"), "2", "{r}");
     assert_ne!(value(&r, "keyring"), host_keyring(&probe), "lxc.keyring.session default: a new session keyring:\n{r}");

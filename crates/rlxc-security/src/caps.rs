@@ -195,13 +195,20 @@ pub fn raise_ambient() -> Result<()> {
     Ok(())
 }
 
-/// Empty the ambient set right before exec (LXC drops what it raised).
+/// Empty the ambient and inheritable sets right before exec (LXC's `lxc_ambient_caps_down`
+/// undoes what [`raise_ambient`] did, so init starts with `CapInh` and `CapAmb` empty).
 pub fn clear_ambient() -> Result<()> {
     match sys::ambient_clear_all() {
-        Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(SecurityError::io("clearing the ambient capability set", e)),
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+        Err(e) => return Err(SecurityError::io("clearing the ambient capability set", e)),
     }
+    let mut sets = sys::capget().map_err(|e| SecurityError::io("capget", e))?;
+    if sets.inheritable != 0 {
+        sets.inheritable = 0;
+        sys::capset(&sets).map_err(|e| SecurityError::io("capset (clearing inheritable)", e))?;
+    }
+    Ok(())
 }
 
 /// Name of a capability number for messages.

@@ -74,6 +74,13 @@ fn child_entry() {
             caps::apply_plan(&plan).unwrap();
             println!("CapBnd={}", status_line("CapBnd"));
         }
+        "ambient" => {
+            caps::raise_ambient().unwrap();
+            println!("RAISED CapAmb={}", status_line("CapAmb"));
+            caps::clear_ambient().unwrap();
+            println!("CapInh={}", status_line("CapInh"));
+            println!("CapAmb={}", status_line("CapAmb"));
+        }
         "notify" => {
             let policy = rlxc_config::seccomp::parse_policy("2\ndenylist\ngetppid notify\n").unwrap();
             rlxc_sys::caps::set_no_new_privs().unwrap();
@@ -143,4 +150,17 @@ fn notify_policy_returns_a_listener() {
     let (ok, out) = run_child("child_entry", "notify");
     assert!(ok, "{out}");
     assert!(out.contains("NOTIFY_FD=true"), "{out}");
+}
+
+#[test]
+fn ambient_caps_are_raised_then_fully_cleared() {
+    if !is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let (ok, out) = run_child("child_entry", "ambient");
+    assert!(ok, "{out}");
+    assert!(!out.contains("RAISED CapAmb=0000000000000000"), "raise must fill the ambient set:\n{out}");
+    assert!(out.contains("\nCapInh=0000000000000000"), "{out}");
+    assert!(out.contains("\nCapAmb=0000000000000000"), "{out}");
 }
