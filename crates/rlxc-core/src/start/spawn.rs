@@ -140,7 +140,9 @@ pub fn boot(
     let flags = namespaces::flags(&ns);
     m.clone_flags = flags as i32;
     debug!("cloning init with namespaces {:?} (flags {flags:#x})", ns.iter().map(|n| n.name()).collect::<Vec<_>>());
-    let cloned = clone_process(flags, true, None);
+    // As LXC: never CLONE_NEWCGROUP at clone time; the child unshares it after entering the
+    // payload cgroup so that becomes its namespace root.
+    let cloned = clone_process(flags & !(libc::CLONE_NEWCGROUP as u64), true, None);
     if let Some(own) = own_pidns.as_ref() {
         let _ = rlxc_sys::ns::setns(own.as_fd(), libc::CLONE_NEWPID);
     }
