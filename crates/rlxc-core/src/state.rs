@@ -75,7 +75,7 @@ impl fmt::Display for State {
 
 /// An unknown state name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid state {0:?} (expected one of STOPPED STARTING RUNNING STOPPING ABORTING FREEZING FROZEN THAWED)")]
+#[error("invalid state '{0}'")]
 pub struct BadState(pub String);
 
 impl FromStr for State {
