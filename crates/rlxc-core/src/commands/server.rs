@@ -641,6 +641,14 @@ mod tests {
         client::serve_state_clients("c1", &lxcpath, State::Frozen).expect("serve");
         assert_eq!(client::receive_state(fd.as_fd(), "c1", None).expect("msg"), State::Frozen);
         assert_eq!(client::get_state("c1", &lxcpath).expect("state"), State::Frozen);
+        // A wanted state that never comes: the wait ends at its timeout.
+        let frozen_only = crate::state::parse_state_list("STOPPING").expect("list");
+        let e =
+            client::wait_state("c1", &lxcpath, &frozen_only, Some(Duration::from_millis(200))).expect_err("timeout");
+        assert!(matches!(e, crate::commands::CmdError::Timeout { .. }), "{e}");
+        // Already there: answered at once.
+        let running = crate::state::parse_state_list("RUNNING|FROZEN").expect("list");
+        assert_eq!(client::wait_state("c1", &lxcpath, &running, None).expect("now"), State::Frozen);
         // Unknown command numbers get -ENOSYS (LXC 5.0 clients then fall back).
         let r = client::call(
             "c1",
@@ -669,5 +677,13 @@ mod tests {
         done.store(true, Ordering::SeqCst);
         t.join().expect("server thread");
         assert_eq!(client::get_state("c1", &lxcpath).expect("stopped"), State::Stopped);
+        // Not running: STOPPED is reached at once, anything else waits for the socket to appear.
+        let stopped = crate::state::parse_state_list("STOPPED").expect("list");
+        assert_eq!(
+            client::wait_state("c1", &lxcpath, &stopped, Some(Duration::ZERO)).expect("stopped"),
+            State::Stopped
+        );
+        let e = client::wait_state("c1", &lxcpath, &running, Some(Duration::ZERO)).expect_err("not running");
+        assert!(matches!(e, crate::commands::CmdError::Timeout { .. }), "{e}");
     }
 }
