@@ -121,7 +121,7 @@ mod tests {
         for rule in generated_base_rules() {
             assert!(
                 base.lines().any(|l| l.trim() == rule),
-                "config/apparmor/abstractions/container-base lacks: {rule}"
+                "config/apparmor/abstractions/lxc/container-base lacks: {rule}"
             );
         }
     }

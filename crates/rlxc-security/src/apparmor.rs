@@ -13,8 +13,8 @@ use tracing::{debug, info, warn};
 
 use crate::error::{Result, SecurityError};
 
-/// The base rules every container profile includes (our `config/apparmor/abstractions/container-base`).
-pub const CONTAINER_BASE: &str = include_str!("../../../config/apparmor/abstractions/container-base");
+/// The base rules every container profile includes (our `config/apparmor/abstractions/lxc/container-base`).
+pub const CONTAINER_BASE: &str = include_str!("../../../config/apparmor/abstractions/lxc/container-base");
 
 /// securityfs directory of AppArmor.
 const AA_FS: &str = "/sys/kernel/security/apparmor";
@@ -179,8 +179,70 @@ pub struct Request<'a> {
 }
 
 /// Decide the label and, for `generated`, write and load the profile (LXC's `apparmor_prepare`).
+/// One of our shipped profiles that the kernel doesn't have yet is loaded from the installed
+/// `share/rlxc/config/apparmor` (what the distribution's boot-time loader does for LXC).
 pub fn prepare(req: &Request<'_>) -> Result<Plan> {
-    prepare_with(req, features(), &current_label())
+    let plan = prepare_with(req, features(), &current_label())?;
+    if let Some(label) = plan.label.as_deref() {
+        if plan.generated.is_none() && !is_loaded(label) {
+            if let Some(file) = SHIPPED.iter().find(|(n, _)| *n == label).map(|(_, f)| *f) {
+                load_shipped(label, file)?;
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Our profiles: (profile name, file under `profiles/`).
+const SHIPPED: [(&str, &str); 4] = [
+    ("lxc-container-default", "lxc-default"),
+    ("lxc-container-default-cgns", "lxc-default-cgns"),
+    ("lxc-container-default-with-mounting", "lxc-default-with-mounting"),
+    ("lxc-container-default-with-nesting", "lxc-default-with-nesting"),
+];
+
+/// Whether a profile of that name is loaded in the kernel.
+pub fn is_loaded(name: &str) -> bool {
+    std::fs::read_to_string(Path::new(AA_FS).join("profiles"))
+        .map(|t| t.lines().any(|l| l.rsplit_once(" (").map_or(l, |(n, _)| n) == name))
+        .unwrap_or(false)
+}
+
+/// Directories that may hold our installed policy (`abstractions/lxc/`, `profiles/`).
+fn policy_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(prefix) = exe.parent().and_then(Path::parent) {
+            dirs.push(prefix.join("share/rlxc/config/apparmor"));
+        }
+    }
+    dirs.push(PathBuf::from("/usr/local/share/rlxc/config/apparmor"));
+    dirs.push(PathBuf::from("/usr/share/rlxc/config/apparmor"));
+    dirs
+}
+
+fn load_shipped(name: &str, file: &str) -> Result<()> {
+    let Some(dir) = policy_dirs().into_iter().find(|d| d.join("profiles").join(file).exists()) else {
+        return Err(lsm_err(format!(
+            "profile {name} is not loaded and rlxc's policy files are not installed (load it with apparmor_parser, or set lxc.apparmor.profile)"
+        )));
+    };
+    let path = dir.join("profiles").join(file);
+    let out = Command::new("apparmor_parser")
+        .arg("-r")
+        .arg("-I")
+        .arg(&dir)
+        .arg("-I")
+        .arg("/etc/apparmor.d")
+        .arg("--")
+        .arg(&path)
+        .output()
+        .map_err(|e| lsm_err(format!("running apparmor_parser (is it installed?): {e}")))?;
+    if !out.status.success() {
+        return Err(lsm_err(format!("loading {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    info!("loaded AppArmor profile {name} from {}", path.display());
+    Ok(())
 }
 
 /// [`prepare`] with the host probed by the caller (tests).
