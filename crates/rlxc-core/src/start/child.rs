@@ -154,6 +154,18 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
             bind_console(root, pts, conf.tty.dir.as_deref())?;
         }
     }
+    // 9. start hooks run inside the container: their programs must be there.
+    if let Some(t) = rootfs_target.as_deref() {
+        for h in conf.hooks_for(HookKind::Start) {
+            let prog = h.split_whitespace().next().unwrap_or("");
+            if prog.starts_with('/') {
+                let inside = t.join(prog.trim_start_matches('/'));
+                if std::fs::symlink_metadata(&inside).is_err() {
+                    return Err(format!("lxc.hook.start: \"{prog}\" not found in the container's rootfs"));
+                }
+            }
+        }
+    }
     // 11. pivot_root.
     if let Some(t) = rootfs_target.as_deref() {
         drop(root);
