@@ -248,6 +248,38 @@ pub fn get_limit_cgroup(name: &str, lxcpath: &str, controller: Option<&str>) -> 
     cgroup_path(name, lxcpath, Cmd::GetLimitCgroup, controller)
 }
 
+/// The cgroup where limits and stats live: GET_LIMIT_CGROUP (19), falling back to GET_CGROUP
+/// (6) for monitors that predate it. None when neither answers.
+pub fn limit_cgroup_path(name: &str, lxcpath: &str, controller: Option<&str>) -> Option<String> {
+    match get_limit_cgroup(name, lxcpath, controller) {
+        Ok(p) => Some(p),
+        Err(_) => get_cgroup(name, lxcpath, controller).ok(),
+    }
+}
+
+/// The state as LXC's `lxc_getstate()` reports it (what `c->state()` shows): the monitor's
+/// state, except that a v1 freezer cgroup reading FROZEN or FREEZING wins (a freeze done
+/// behind the monitor's back). Not running: STOPPED.
+pub fn lxc_getstate(name: &str, lxcpath: &str) -> Result<State, CmdError> {
+    let st = get_state(name, lxcpath)?;
+    if st != State::Running {
+        return Ok(st);
+    }
+    Ok(v1_freezer_state(name, lxcpath).unwrap_or(st))
+}
+
+fn v1_freezer_state(name: &str, lxcpath: &str) -> Option<State> {
+    let layout = rlxc_cgroup::Layout::detect().ok()?;
+    let h = layout.v1_for("freezer")?;
+    let rel = limit_cgroup_path(name, lxcpath, Some("freezer"))?;
+    let text = std::fs::read_to_string(h.dir_of(&rel).join("freezer.state")).ok()?;
+    match text.trim() {
+        "FROZEN" => Some(State::Frozen),
+        "FREEZING" => Some(State::Freezing),
+        _ => None,
+    }
+}
+
 /// GET_CONFIG_ITEM (7): a config value of the running container. `Ok(None)` when the monitor
 /// has no value for the key (LXC answers -1 for unknown and empty keys alike).
 pub fn get_config_item(name: &str, lxcpath: &str, key: &str) -> Result<Option<String>, CmdError> {

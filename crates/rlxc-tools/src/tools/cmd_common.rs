@@ -96,43 +96,15 @@ pub fn config_path(lxcpath: &str, name: &str) -> PathBuf {
     PathBuf::from(format!("{lxcpath}/{name}/config"))
 }
 
-/// The payload cgroup of `controller` (None: cgroup2), relative to its hierarchy's mount:
-/// GET_LIMIT_CGROUP first (where limits and stats live), GET_CGROUP for monitors that predate it.
+/// The payload cgroup of `controller` (None: cgroup2), relative to its hierarchy's mount
+/// (GET_LIMIT_CGROUP, then GET_CGROUP).
 pub fn cgroup_path(name: &str, lxcpath: &str, controller: Option<&str>) -> Option<String> {
-    match client::get_limit_cgroup(name, lxcpath, controller) {
-        Ok(p) => Some(p),
-        Err(_) => client::get_cgroup(name, lxcpath, controller).ok(),
-    }
+    client::limit_cgroup_path(name, lxcpath, controller)
 }
 
-/// The state as LXC's `lxc_getstate` reports it: the monitor's state, except that a v1
-/// freezer cgroup reading FROZEN or FREEZING wins (a freeze done behind the monitor's back).
-pub fn container_state(name: &str, lxcpath: &str) -> Result<State, client_error::CmdError> {
-    let st = client::get_state(name, lxcpath)?;
-    if st != State::Running {
-        return Ok(st);
-    }
-    if let Some(f) = v1_freezer_state(name, lxcpath) {
-        return Ok(f);
-    }
-    Ok(st)
-}
-
-/// Re-export so callers name one error type.
-pub mod client_error {
-    pub use rlxc_core::commands::CmdError;
-}
-
-fn v1_freezer_state(name: &str, lxcpath: &str) -> Option<State> {
-    let layout = rlxc_cgroup::Layout::detect().ok()?;
-    let h = layout.v1_for("freezer")?;
-    let rel = cgroup_path(name, lxcpath, Some("freezer"))?;
-    let text = std::fs::read_to_string(h.dir_of(&rel).join("freezer.state")).ok()?;
-    match text.trim() {
-        "FROZEN" => Some(State::Frozen),
-        "FREEZING" => Some(State::Freezing),
-        _ => None,
-    }
+/// The state as LXC's `lxc_getstate` reports it (see [`client::lxc_getstate`]).
+pub fn container_state(name: &str, lxcpath: &str) -> Result<State, rlxc_core::commands::CmdError> {
+    client::lxc_getstate(name, lxcpath)
 }
 
 /// A container's on-disk config for `get_config_item`-style reads: the full config model when
