@@ -97,6 +97,10 @@ pub fn boot(
             c.peer_out = rustix::io::dup(rustix::stdio::stdout()).ok();
             if sysproc::isatty(0) {
                 c.peer_in = rustix::io::dup(rustix::stdio::stdin()).ok();
+                // The console starts with the caller's window size.
+                if let Ok(ws) = rustix::termios::tcgetwinsize(rustix::stdio::stdin()) {
+                    let _ = rustix::termios::tcsetwinsize(&c.pty.master, ws);
+                }
             }
         }
     }
