@@ -114,7 +114,7 @@ fn generated_profile_confines_and_is_removed_on_stop() {
     assert!(loaded_profiles().contains(&profile), "{profile} is loaded:\n{}", loaded_profiles());
     lp.lxc_ok("stop", &["-n", &name, "-k"]);
     assert!(!loaded_profiles().contains(&profile), "{profile} is unloaded on stop:\n{}", loaded_profiles());
-    let ns = Path::new("/sys/kernel/security/apparmor/policy/namespaces").join(&profile);
+    let ns = Path::new("/sys/kernel/security/apparmor/policy/namespaces").join(profile.replace('/', "-"));
     assert!(!ns.exists(), "its namespace {} is removed", ns.display());
 }
 

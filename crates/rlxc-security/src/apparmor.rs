@@ -111,8 +111,9 @@ pub fn generate_profile(
         p.push_str("\n  ### Feature: cgroup namespace\n  mount fstype=cgroup -> /sys/fs/cgroup/**,\n  mount fstype=cgroup2 -> /sys/fs/cgroup/**,\n");
     }
     if feat.stacking {
+        let ns = sanitized(profile);
         p.push_str(&format!(
-            "\n  ### Feature: apparmor stacking (the container manages its own namespace)\n  change_profile -> \":{profile}:*\",\n  change_profile -> \":{profile}://*\",\n"
+            "\n  ### Feature: apparmor stacking (the container manages its own namespace)\n  change_profile -> \":{ns}:*\",\n  change_profile -> \":{ns}://*\",\n"
         ));
     } else {
         p.push_str("\n  ### Feature: apparmor stacking (not present)\n  deny /sys/k*{,/**} rwklx,\n");
@@ -282,15 +283,17 @@ pub fn prepare_with(req: &Request<'_>, feat: Features, current: &str) -> Result<
         let text = generate_profile(&name, feat, req.cgns, req.allow_nesting, req.unprivileged, req.raw);
         std::fs::create_dir_all(&dir).map_err(|e| SecurityError::io(format!("creating {}", dir.display()), e))?;
         std::fs::write(&path, text).map_err(|e| SecurityError::io(format!("writing {}", path.display()), e))?;
-        let namespace = feat.stacking && create_namespace(&name)?;
+        // The policy namespace is the profile name with '/' turned into '-' (as in LXC).
+        let ns_name = sanitized(&name);
+        let namespace = feat.stacking && create_namespace(&ns_name)?;
         if let Err(e) = run_parser('r', &path) {
             if namespace {
-                remove_namespace(&name);
+                remove_namespace(&ns_name);
             }
             return Err(e);
         }
         info!("generated AppArmor profile {name} loaded from {}", path.display());
-        let label = if namespace { format!("{name}//&:{name}:") } else { name.clone() };
+        let label = if namespace { format!("{name}//&:{ns_name}://") } else { name.clone() };
         return Ok(Plan { label: Some(label), generated: Some(Generated { name, path, namespace }) });
     }
     if current_confined && !feat.stacking && current != chosen {
@@ -347,7 +350,7 @@ pub fn cleanup(plan: &Plan) {
         warn!("unloading AppArmor profile {}: {e}", g.name);
     }
     if g.namespace {
-        remove_namespace(&g.name);
+        remove_namespace(&sanitized(&g.name));
     }
     if let Err(e) = std::fs::remove_file(&g.path) {
         debug!("removing {}: {e}", g.path.display());
@@ -435,9 +438,28 @@ mod tests {
         assert!(t.starts_with("profile \"lxc-c1_</p>\" flags=(attach_disconnected,mediate_deleted) {"));
         assert!(t.contains("deny /proc/sysrq-trigger rwklx,"));
         assert!(t.contains("deny /proc/acpi/** rwklx,"));
-        assert!(t.contains("change_profile -> \":lxc-c1_</p>:*\","));
+        assert!(t.contains("change_profile -> \":lxc-c1_<-p>:*\","));
         assert!(t.contains("### Configuration: nesting"));
         assert!(t.contains("  capability,\n"));
         assert!(t.trim_end().ends_with('}'));
+    }
+
+    #[test]
+    fn generated_profile_compiles_with_apparmor_parser() {
+        let Ok(out) = Command::new("apparmor_parser").arg("--version").output() else {
+            eprintln!("SKIP: apparmor_parser not installed");
+            return;
+        };
+        assert!(out.status.success());
+        let on = Features { enabled: true, mount_mediation: true, stacking: true, unix: true };
+        for (nesting, unpriv) in [(false, false), (true, true)] {
+            let name = generated_name("c1", "/var/lib/lxc");
+            let text = generate_profile(&name, on, true, nesting, unpriv, &["deny /etc/hostname r,".into()]);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(sanitized(&name));
+            std::fs::write(&path, text).unwrap();
+            let out = Command::new("apparmor_parser").args(["-Q", "-K", "--"]).arg(&path).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
     }
 }
