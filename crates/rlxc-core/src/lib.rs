@@ -20,3 +20,5 @@ pub mod state;
 pub mod attach;
 pub mod terminal;
 pub mod execute;
+pub mod autostart;
+pub mod usernsexec;
