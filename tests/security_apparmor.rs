@@ -39,6 +39,8 @@ fn container(lp: &Lxcpath, name: &str, script: &str, extra: &str) -> PathBuf {
     );
     let rootfs = dir.join("rootfs");
     std::fs::write(rootfs.join("test.sh"), format!("{script}\necho done >> /result\nexec sleep 1000\n")).unwrap();
+    // Something readable that lxc.apparmor.raw can deny.
+    std::fs::write(rootfs.join("etc/hostname"), format!("{name}\n")).unwrap();
     rootfs
 }
 
@@ -146,6 +148,7 @@ fn default_profile_denies_what_lxc_4_denies() {
     let r = result(&rootfs);
     assert!(value(&r, "label").starts_with("lxc-container-default-cgns"), "{r}");
     assert_default_denials(&r);
+    assert_eq!(value(&r, "raw"), "ok", "no raw rules here:\n{r}");
     lp.lxc_ok("stop", &["-n", &name, "-k"]);
 }
 
