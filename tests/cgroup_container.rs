@@ -278,7 +278,14 @@ fn lxc_cgroup_devices_allow_updates_the_live_ebpf_program() {
     start(&lp, cn);
     let r = result(&rootfs);
     assert!(r.contains("zero-denied"), "{r}");
-    lp.lxc_ok("cgroup", &["-n", cn, "devices.allow", "c 1:5 r"]);
+    let out = lp.lxc("cgroup", &["-n", cn, "devices.allow", "c 1:5 r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("not implemented"),
+        "the monitor does not handle ADD_BPF_DEVICE_CGROUP (14): its CommandHandler::add_bpf_device must call \
+         ContainerCgroups::add_device_item: {err}"
+    );
+    assert!(out.status.success(), "lxc-cgroup devices.allow: {err}");
     let mut ok = false;
     for _ in 0..600 {
         if std::fs::read_to_string(rootfs.join("result2")).unwrap_or_default().contains("live-ok") {
