@@ -37,7 +37,7 @@ fn start(lp: &Lxcpath, test: &str, name: &str) -> bool {
     busybox_container(
         lp,
         name,
-        "lxc.group = web\nlxc.start.auto = 1\nlxc.mount.auto = proc:mixed sys:ro cgroup:mixed\n",
+        "lxc.group = web\nlxc.start.auto = 1\nlxc.mount.auto = proc:mixed sys:ro cgroup:mixed\nlxc.tty.max = 1\nlxc.autodev = 1\nlxc.pty.max = 16\n",
     );
     let o = lp.lxc("start", &["-n", name]);
     if !o.status.success() {
@@ -142,6 +142,33 @@ fn debian_attach_lands_in_the_container_cgroups() {
         let path = line.splitn(3, ':').nth(2).unwrap_or("");
         assert!(!path.starts_with("/.."), "attached process outside the container's cgroup: {line}\n{text}");
     }
+    let o = lp.lxc("stop", &["-n", name, "-k"]);
+    assert!(o.status.success(), "{}", show(&o));
+}
+
+#[test]
+fn debian_console_gets_a_tty_from_our_monitor() {
+    let t = "debian_console_gets_a_tty_from_our_monitor";
+    if !requirements(t) || !require_program(t, "lxc-console") || !require_program(t, "script") {
+        return;
+    }
+    let lp = Lxcpath::new("irc");
+    let name_owned = format!("irc{}", std::process::id());
+    let name = name_owned.as_str();
+    if !start(&lp, t, name) {
+        return;
+    }
+    // CONSOLE (0): the pty master comes back over SCM_RIGHTS and the slot is held while the
+    // connection stays open; Ctrl-a q ends the session. `script` provides the terminal.
+    let cmd =
+        format!("sleep 1; printf '\\001q' | script -qc 'lxc-console -P {} -n {name} -t 1' /dev/null", lp.as_str());
+    let o = run("timeout", &["30", "sh", "-c", &cmd]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("Connected to tty 1"), "{}", show(&o));
+    // The slot was released when the client went away: it can be taken again.
+    let slot = rlxc_core::commands::client::console(name, lp.as_str(), 1).expect("CONSOLE").expect("tty 1 free again");
+    assert_eq!(slot.ttynum, 1);
+    drop(slot);
     let o = lp.lxc("stop", &["-n", name, "-k"]);
     assert!(o.status.success(), "{}", show(&o));
 }
