@@ -393,10 +393,14 @@ impl CommandServer {
         let controller = || if data.is_empty() { None } else { Some(wire::cstr(data)).filter(|s| !s.is_empty()) };
         match cmd {
             Cmd::Console => match handler.console(arg) {
-                Some((tty, master)) => {
-                    send_rsp(fd, 0, tty, &[], &[master.as_fd()])?;
-                    Ok(After::Keep(Kind::Console(tty)))
-                }
+                Some((tty, master)) => match send_rsp(fd, 0, tty, &[], &[master.as_fd()]) {
+                    Ok(()) => Ok(After::Keep(Kind::Console(tty))),
+                    Err(e) => {
+                        // The client never got the tty: give the slot back.
+                        handler.console_released(tty);
+                        Err(e)
+                    }
+                },
                 // LXC closes without an answer when no tty is free.
                 None => Ok(After::Close),
             },
