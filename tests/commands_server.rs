@@ -114,12 +114,14 @@ fn serve(mut handler: Fake) -> (mpsc::Sender<Ctl>, thread::JoinHandle<Fake>) {
     (tx, t)
 }
 
-/// Removes the test's lxcpath.
+/// Removes the test's lxcpath and the lock directory LXC's tools (and ours) made for it under
+/// `<rundir>/lxc/lock/<lxcpath>` (LXC never removes those).
 struct Cleanup(String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(format!("{}/lxc/lock/{}", rlxc_core::lxcpath::rundir().display(), self.0));
     }
 }
 
@@ -363,6 +365,7 @@ fn container_lock_excludes_posix_lockers_and_second_handles() {
         return;
     }
     let lxcpath = format!("/tmp/rlxc-test-cmdlock-{}", std::process::id());
+    let _cleanup = Cleanup(lxcpath.clone());
     let name = "lk";
     let held = rlxc_core::lock::ContainerLock::acquire(&lxcpath, name).expect("lock");
     let path = held.path().to_path_buf();

@@ -65,6 +65,7 @@ impl Drop for DebianContainer {
         let _ = self.lxc("lxc-stop", &["-k"]);
         let _ = self.lxc("lxc-destroy", &["-f"]);
         let _ = std::fs::remove_dir_all(&self.lxcpath);
+        remove_lock_dir(&self.lxcpath);
         for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
             if let Ok(rd) = std::fs::read_dir(root) {
                 for e in rd.filter_map(|e| e.ok()) {
@@ -81,6 +82,11 @@ impl Drop for DebianContainer {
             }
         }
     }
+}
+
+/// LXC leaves `<rundir>/lxc/lock/<lxcpath>` behind; the tests remove theirs.
+fn remove_lock_dir(lxcpath: &str) {
+    let _ = std::fs::remove_dir_all(format!("{}/lxc/lock/{lxcpath}", rlxc_core::lxcpath::rundir().display()));
 }
 
 fn same(label: &str, a: &std::process::Output, b: &std::process::Output) {
@@ -245,4 +251,5 @@ fn ls_of_defined_and_nested_containers_matches_debian() {
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&lxcpath);
+    remove_lock_dir(&lxcpath);
 }

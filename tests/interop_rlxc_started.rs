@@ -48,6 +48,16 @@ fn start(lp: &Lxcpath, test: &str, name: &str) -> bool {
     true
 }
 
+/// Removes `<rundir>/lxc/lock/<lxcpath>` (LXC's tools leave it) when the test ends; declare it
+/// before the `Lxcpath` so it runs after the containers are gone.
+struct LockDir(String);
+
+impl Drop for LockDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(format!("{}/lxc/lock/{}", rlxc_core::lxcpath::rundir().display(), self.0));
+    }
+}
+
 fn requirements(t: &str) -> bool {
     require_root(t) && require_tools(t) && require_program(t, "lxc-info")
 }
@@ -58,6 +68,7 @@ fn debian_tools_against_an_rlxc_started_container() {
     if !requirements(t) {
         return;
     }
+    let _locks = LockDir(format!("/tmp/rlxc-test-irs-{}", std::process::id()));
     let lp = Lxcpath::new("irs");
     let before = HostState::capture(lp.as_str());
     let name_owned = format!("irs{}", std::process::id());
@@ -126,6 +137,7 @@ fn debian_attach_lands_in_the_container_cgroups() {
     if !requirements(t) || !require_program(t, "lxc-attach") {
         return;
     }
+    let _locks = LockDir(format!("/tmp/rlxc-test-ira-{}", std::process::id()));
     let lp = Lxcpath::new("ira");
     let name_owned = format!("ira{}", std::process::id());
     let name = name_owned.as_str();
@@ -152,6 +164,7 @@ fn debian_console_gets_a_tty_from_our_monitor() {
     if !requirements(t) || !require_program(t, "lxc-console") || !require_program(t, "script") {
         return;
     }
+    let _locks = LockDir(format!("/tmp/rlxc-test-irc-{}", std::process::id()));
     let lp = Lxcpath::new("irc");
     let name_owned = format!("irc{}", std::process::id());
     let name = name_owned.as_str();
