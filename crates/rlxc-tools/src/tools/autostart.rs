@@ -32,15 +32,6 @@ Options:
   -A, --ignore-auto ignore lxc.start.auto and select all matching containers
   -g, --groups      list of groups (comma separated) to select
   -t, --timeout=T   wait T seconds before hard-stopping
-
-Common options :
-  -o, --logfile=FILE               Output log to FILE instead of stderr
-  -l, --logpriority=LEVEL          Set log priority to LEVEL
-  -q, --quiet                      Don't produce any output
-  -P, --lxcpath=PATH               Use specified container path
-  -?, --help                       Give this help list
-      --usage                      Give a short usage message
-      --version                    Print the version number
 ";
 
 /// Entry point; `args` excludes the program name.

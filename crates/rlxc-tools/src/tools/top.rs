@@ -39,15 +39,6 @@ Options :
                   s = Memory + Swap use
                   k = Kernel memory use
   -r, --reverse   sort in reverse (descending) order
-
-Common options :
-  -o, --logfile=FILE               Output log to FILE instead of stderr
-  -l, --logpriority=LEVEL          Set log priority to LEVEL
-  -q, --quiet                      Don't produce any output
-  -P, --lxcpath=PATH               Use specified container path
-  -?, --help                       Give this help list
-      --usage                      Give a short usage message
-      --version                    Print the version number
 ";
 
 const USER_HZ: f64 = 100.0;

@@ -43,15 +43,6 @@ Options :
                     Interface name to be moved into container (presumably with NETWORK unsharing set)
   -d, --daemon      Daemonize (do not wait for container to exit)
   -M, --remount     Remount default fs inside container (/proc /dev/shm /dev/mqueue)
-
-Common options :
-  -o, --logfile=FILE               Output log to FILE instead of stderr
-  -l, --logpriority=LEVEL          Set log priority to LEVEL
-  -q, --quiet                      Don't produce any output
-  -P, --lxcpath=PATH               Use specified container path
-  -?, --help                       Give this help list
-      --usage                      Give a short usage message
-      --version                    Print the version number
 ";
 
 /// Parse `-s`: LXC's names (MOUNT, UTSNAME, NETWORK) become the kernel's (mnt, uts, net), then
@@ -180,16 +171,16 @@ pub fn main(args: &[String]) -> i32 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{prog}: {e}");
-            eprintln!("{prog}: could not parse command line");
+            super::cmd_common::print_help(prog, HELP);
             return 1;
         }
     };
     if parsed.has("help") {
-        print!("Usage: {prog} {HELP}");
+        super::cmd_common::print_help(prog, HELP);
         return 0;
     }
     if parsed.has("usage") {
-        println!("Usage: {prog} -s NAMESPACES COMMAND");
+        eprintln!("Usage: {prog} -s NAMESPACES COMMAND");
         return 0;
     }
     if parsed.has("version") {
