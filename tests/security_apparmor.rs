@@ -107,7 +107,9 @@ fn generated_profile_confines_and_is_removed_on_stop() {
     start(&lp, &name);
     let r = result(&rootfs);
     let profile = format!("lxc-{name}_<{}>", lp.as_str());
-    assert!(value(&r, "label").starts_with(&profile), "init runs under the generated profile {profile}:\n{r}");
+    // What LXC's lxc-test-apparmor-generated expects: the profile stacked with its namespace.
+    let expected = format!("{profile}//&:{}:unconfined (enforce)", profile.replace('/', "-"));
+    assert_eq!(value(&r, "label"), expected, "init runs under the generated profile:\n{r}");
     assert_default_denials(&r);
     assert_eq!(value(&r, "raw"), "denied", "lxc.apparmor.raw lines are part of the profile:\n{r}");
     let dir = lp.path.join(&name).join("apparmor");

@@ -293,7 +293,8 @@ pub fn prepare_with(req: &Request<'_>, feat: Features, current: &str) -> Result<
             return Err(e);
         }
         info!("generated AppArmor profile {name} loaded from {}", path.display());
-        let label = if namespace { format!("{name}//&:{ns_name}://") } else { name.clone() };
+        // LXC 4.0's label: the profile stacked with the namespace (shown as `...:unconfined`).
+        let label = if namespace { format!("{name}//&:{ns_name}:") } else { name.clone() };
         return Ok(Plan { label: Some(label), generated: Some(Generated { name, path, namespace }) });
     }
     if current_confined && !feat.stacking && current != chosen {
