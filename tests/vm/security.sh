@@ -31,6 +31,13 @@ trap 'rm -f "$script"' EXIT
     for b in $bins; do
         echo "echo '=== $(basename "$b")'; $b --test-threads=1 $VM_FILTER || rc=1"
     done
+    # LXC's own shell test, with rlxc's tools first on PATH (copied from Debian's lxc-tests).
+    if [ "${VM_LXC_SHELL_TESTS:-1}" = 1 ] && [ -x /usr/bin/lxc-test-procsys ]; then
+        mkdir -p "$ROOT/target/vm-lxc-tests"
+        cp /usr/bin/lxc-test-procsys "$ROOT/target/vm-lxc-tests/"
+        echo "echo '=== lxc-test-procsys (rlxc tools first on PATH)'"
+        echo "PATH=$ROOT/target/prefix/bin:\$PATH bash $ROOT/target/vm-lxc-tests/lxc-test-procsys && echo 'lxc-test-procsys: PASS' || { echo 'lxc-test-procsys: FAIL'; rc=1; }"
+    fi
     echo 'exit $rc'
 } >"$script"
 exec "$VM_RUN" --timeout "$VM_TIMEOUT" --share "$ROOT" --share "$(cd "$ROOT/../shared" && pwd)" \
