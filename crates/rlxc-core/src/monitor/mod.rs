@@ -13,7 +13,7 @@ use rustix::event::epoll;
 use tracing::{debug, info, warn};
 
 use crate::commands::server::{CommandHandler, CommandServer, Errno};
-use crate::commands::wire::ConsoleLogRequest;
+use crate::commands::wire::{hierarchy, CgroupCtxInfo, CgroupFdInfo, ConsoleLogRequest};
 use crate::console::Console;
 use crate::state::State;
 
@@ -161,6 +161,39 @@ impl CommandHandler for Monitor {
     fn cgroup_path(&self, controller: Option<&str>, _limit: bool) -> Result<String, Errno> {
         self.cgroup_paths.iter().find(|(c, _)| c.as_deref() == controller).map(|(_, p)| p.clone()).ok_or(libc::ENOENT)
     }
+    fn cgroup_ctx(&self) -> Result<(CgroupCtxInfo, Vec<OwnedFd>), Errno> {
+        let cg = self.cgroups.as_ref().ok_or(libc::ENOENT)?;
+        let mut fds = Vec::new();
+        for h in &cg.layout().hierarchies {
+            let fd = if h.v2 { cg.unified_fd() } else { h.controllers.first().and_then(|c| cg.payload_fd(c)) };
+            if let Some(fd) = fd {
+                fds.push(fd.try_clone_to_owned().map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?);
+            }
+        }
+        if fds.is_empty() {
+            return Err(libc::ENOENT);
+        }
+        Ok((CgroupCtxInfo { layout: layout_number(cg), utilities: utilities(cg), fd_len: fds.len() as u32 }, fds))
+    }
+    fn cgroup_fd(&self, controller: &str, _limit: bool) -> Result<(CgroupFdInfo, OwnedFd), Errno> {
+        let cg = self.cgroups.as_ref().ok_or(libc::ENOENT)?;
+        let h = cg
+            .layout()
+            .hierarchies
+            .iter()
+            .find(|h| h.controllers.iter().any(|c| c == controller) || (h.v2 && controller.is_empty()))
+            .ok_or(libc::ENOENT)?;
+        let fd = if h.v2 { cg.unified_fd() } else { cg.payload_fd(controller) }.ok_or(libc::ENOENT)?;
+        let owned = fd.try_clone_to_owned().map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?;
+        let info = CgroupFdInfo {
+            layout: layout_number(cg),
+            utilities: utilities(cg),
+            kind: if h.v2 { hierarchy::UNIFIED } else { hierarchy::LEGACY },
+            fd: -1,
+            controller: controller.to_string(),
+        };
+        Ok((info, owned))
+    }
     fn init_pidfd(&self) -> Result<OwnedFd, Errno> {
         match self.pidfd.as_ref() {
             Some(fd) => fd.try_clone().map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF)),
@@ -214,6 +247,27 @@ impl CommandHandler for Monitor {
             ring.clear();
         }
         Ok(out)
+    }
+}
+
+/// LXC's `cgroup_layout_t` number: legacy 0, hybrid 1, unified 2.
+fn layout_number(cg: &crate::cgroups::ContainerCgroups) -> i32 {
+    use rlxc_cgroup::LayoutKind;
+    match cg.layout().kind {
+        LayoutKind::Legacy => 0,
+        LayoutKind::Hybrid => 1,
+        LayoutKind::Unified => 2,
+    }
+}
+
+/// The cgroup2 utilities LXC reports: the eBPF device controller and the freezer on a unified
+/// hierarchy with controllers.
+fn utilities(cg: &crate::cgroups::ContainerCgroups) -> u32 {
+    use crate::commands::wire::{DEVICES_CONTROLLER, FREEZER_CONTROLLER};
+    if cg.is_unified() {
+        DEVICES_CONTROLLER | FREEZER_CONTROLLER
+    } else {
+        0
     }
 }
 
