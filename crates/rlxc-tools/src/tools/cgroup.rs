@@ -84,7 +84,7 @@ pub fn main(args: &[String]) -> i32 {
     let lxcpath = c.lxcpath.clone();
     match client::get_state(&name, &lxcpath) {
         Ok(State::Stopped) | Err(_) => {
-            eprintln!("lxc-cgroup: '{name}:{lxcpath}' is not running");
+            eprintln!("lxc-cgroup: '{lxcpath}:{name}' is not running");
             return 1;
         }
         Ok(_) => {}
@@ -111,7 +111,7 @@ pub fn main(args: &[String]) -> i32 {
             match res {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("lxc-cgroup: Failed to assign '{v}' value to '{key}' for '{lxcpath}:{name}': {e}");
+                    eprintln!("lxc-cgroup: Failed to assign '{v}' value to '{key}' for '{name}': {e}");
                     1
                 }
             }
