@@ -72,6 +72,14 @@ fn rlxc_config_check_get_keys_show() {
     assert_eq!(keys.lines().count(), 98);
     assert!(keys.lines().any(|k| k == "lxc.autodev.tmpfs.size"));
 
+    // -n NAME -P LXCPATH names LXCPATH/NAME/config.
+    let ct = dir.path().join("c1");
+    std::fs::create_dir(&ct).expect("mkdir");
+    std::fs::copy(&good, ct.join("config")).expect("copy");
+    let lp = dir.path().to_string_lossy().into_owned();
+    assert_eq!(run_ok(tool("rlxc"), &["config", "get", "-n", "c1", "-P", &lp, "lxc.uts.name"]), "c1\n");
+    run_ok(tool("rlxc"), &["config", "check", "-n", "c1", "-P", &lp]);
+
     let show = run_ok(tool("rlxc"), &["config", "show", &g, "--origin"]);
     assert_eq!(show.lines().next(), Some(format!("{g}:1\tlxc.uts.name = c1").as_str()));
     assert_eq!(run_ok(tool("rlxc"), &["config", "show", &g]).lines().count(), 3);

@@ -6,6 +6,8 @@
 //! - `rlxc config keys`: every supported key.
 //! - `rlxc config show [-s KEY=VAL]... FILE [--origin]`: the expanded config, one `key = value`
 //!   per item in reading order; `--origin` adds the file:line that set each.
+//!
+//! Instead of FILE, `-n NAME [-P LXCPATH]` names the container's `LXCPATH/NAME/config`.
 
 use std::io::Write;
 
@@ -15,10 +17,10 @@ use rlxc_config::ContainerConfig;
 const OPTS: &[Opt] = &[Opt::arg('s', "define"), Opt::long_flag("origin")];
 
 fn usage() -> i32 {
-    eprintln!("usage: rlxc config check [-q] [-s KEY=VAL]... FILE...");
-    eprintln!("       rlxc config get [-s KEY=VAL]... FILE KEY");
+    eprintln!("usage: rlxc config check [-q] [-s KEY=VAL]... FILE...|-n NAME [-P LXCPATH]");
+    eprintln!("       rlxc config get [-s KEY=VAL]... FILE|-n NAME [-P LXCPATH] KEY");
     eprintln!("       rlxc config keys");
-    eprintln!("       rlxc config show [-s KEY=VAL]... [--origin] FILE");
+    eprintln!("       rlxc config show [-s KEY=VAL]... [--origin] FILE|-n NAME [-P LXCPATH]");
     1
 }
 
@@ -48,7 +50,28 @@ pub fn main(argv: &[String]) -> i32 {
         return 0;
     }
     let defines = p.values("define");
-    let pos: Vec<&str> = p.positional.iter().chain(p.trailing.iter()).map(String::as_str).collect();
+    let mut pos: Vec<String> = p.positional.iter().chain(p.trailing.iter()).cloned().collect();
+    // `-n NAME [-P LXCPATH]` names a container's config instead of a file (check, get, show).
+    if let Some(name) = p.value("name") {
+        let lxcpath = match p.value("lxcpath") {
+            Some(l) => l.to_string(),
+            None => match rlxc_config::SystemConfig::load_for_euid(rustix::process::geteuid().as_raw()) {
+                Ok(s) => s.lxcpath,
+                Err(e) => {
+                    eprintln!("rlxc config: {e}");
+                    return 1;
+                }
+            },
+        };
+        let file = std::path::Path::new(&lxcpath).join(name).join("config").to_string_lossy().into_owned();
+        // `get` takes FILE KEY: the file goes first; `check` and `show` take files.
+        if cmd == "get" {
+            pos.insert(0, file);
+        } else {
+            pos.push(file);
+        }
+    }
+    let pos: Vec<&str> = pos.iter().map(String::as_str).collect();
     match (cmd.as_str(), pos.as_slice()) {
         ("check", files) if !files.is_empty() => {
             for f in files {
