@@ -211,6 +211,17 @@ impl ContainerConfig {
         Ok(c)
     }
 
+    /// The starting config for a new container (`lxc-create`): `lxc.default_config` of the system
+    /// config (`/etc/lxc/default.conf` for root) read as a top-level file, so its lines are
+    /// saved into the new container's config; a missing file gives an empty config, as in LXC.
+    pub fn load_default(system: &crate::system::SystemConfig) -> Result<ContainerConfig, ConfigError> {
+        let path = Path::new(&system.default_config);
+        if !path.exists() {
+            return Ok(ContainerConfig::default());
+        }
+        ContainerConfig::load(path)
+    }
+
     /// Parse `text` as the top-level file named `name` (includes are read from disk), then
     /// validate. For tests, fuzzing and configs that don't live in a file.
     pub fn parse_str(text: &str, name: impl AsRef<Path>) -> Result<ContainerConfig, ConfigError> {

@@ -213,3 +213,19 @@ fn idmap_helpers_and_fstab() {
     assert_eq!(all.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), ["proc", "b"]);
     assert!(ContainerConfig::parse_str("lxc.cgroup.dir.container = x\n", "x").is_err());
 }
+
+#[test]
+fn default_config_for_new_containers() {
+    use rlxc_config::system::{Identity, SystemConfig, SystemPaths};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = SystemPaths { sysconf_lxc: dir.path().to_path_buf(), lxcpath: dir.path().join("lib") };
+    let sys = SystemConfig::load(&Identity::Root, &paths).expect("no lxc.conf is fine");
+    assert_eq!(ContainerConfig::load_default(&sys).expect("missing default.conf"), ContainerConfig::default());
+    std::fs::write(dir.path().join("default.conf"), "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n").expect("write");
+    let c = ContainerConfig::load_default(&sys).expect("loads");
+    assert_eq!(c.to_config_string(), "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n");
+    std::fs::write(dir.path().join("lxc.conf"), "lxc.default_config = /nonexistent/rlxc.conf\n").expect("write");
+    let sys = SystemConfig::load(&Identity::Root, &paths).expect("reads lxc.conf");
+    assert_eq!(sys.default_config, "/nonexistent/rlxc.conf");
+    assert!(ContainerConfig::load_default(&sys).expect("missing").net.is_empty());
+}
