@@ -28,6 +28,11 @@ deps:
 		echo "installing: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# vm-run needs qemu-system-x86; the machine's backported qemu-utils conflicts with bookworm's
+	@# qemu, so take both from bookworm.
+	@dpkg-query -W -f='$${Status}\n' qemu-system-x86 2>/dev/null | grep -q '^install ok installed' || \
+		{ apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades qemu-system-x86 \
+		qemu-utils/bookworm qemu-system-common/bookworm; }
 	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
 
