@@ -62,3 +62,83 @@ fn cgroup2_freeze_goes_through_the_monitor() {
     assert_eq!(before.sockets, now.sockets);
     assert!(now.cgroups.iter().all(|c| !c.contains(&name)), "{:?}", now.cgroups);
 }
+
+/// A monitor that does not implement FREEZE (ENOSYS) still gets frozen: lxc-freeze falls back to
+/// GET_LIMIT_CGROUP2_FD and writes `cgroup.freeze` itself, as LXC 5.0's client does.
+#[test]
+fn cgroup2_freeze_falls_back_to_the_cgroup_fd() {
+    use rlxc_core::commands::server::{CommandHandler, CommandServer, Errno};
+    use rlxc_core::state::State;
+    use std::os::fd::OwnedFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let t = "cgroup2_freeze_falls_back_to_the_cgroup_fd";
+    if !require_root(t) || !require_tools(t) {
+        return;
+    }
+    if !pure_cgroup2() {
+        skip(t, "host is not pure cgroup2 (run it with ../shared/tools/vm-run)");
+        return;
+    }
+    struct NoFreeze {
+        cg: std::path::PathBuf,
+        state: State,
+    }
+    impl CommandHandler for NoFreeze {
+        fn name(&self) -> &str {
+            "nf"
+        }
+        fn lxcpath(&self) -> &str {
+            "/tmp/rlxc-test-c2nf"
+        }
+        fn state(&self) -> State {
+            self.state
+        }
+        fn set_state(&mut self, s: State) {
+            self.state = s;
+        }
+        fn init_pid(&self) -> Option<i32> {
+            Some(std::process::id() as i32)
+        }
+        fn get_config_item(&self, _key: &str) -> Option<String> {
+            None
+        }
+        fn stop(&mut self) -> Result<(), Errno> {
+            Err(libc::EPERM)
+        }
+        fn freeze(&mut self, _timeout: i32) -> Result<(), Errno> {
+            Err(libc::ENOSYS)
+        }
+        fn unfreeze(&mut self, _timeout: i32) -> Result<(), Errno> {
+            Err(libc::ENOSYS)
+        }
+        fn cgroup2_fd(&self, _limit: bool) -> Result<OwnedFd, Errno> {
+            std::fs::File::open(&self.cg).map(OwnedFd::from).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+        }
+    }
+    let cg = std::path::PathBuf::from(format!("/sys/fs/cgroup/rlxc-test-c2nf-{}", std::process::id()));
+    std::fs::create_dir(&cg).expect("mkdir test cgroup");
+    let lxcpath = "/tmp/rlxc-test-c2nf";
+    let mut server = CommandServer::bind(lxcpath, "nf").expect("bind");
+    let done = Arc::new(AtomicBool::new(false));
+    let d2 = done.clone();
+    let cg2 = cg.clone();
+    let th = std::thread::spawn(move || {
+        let mut h = NoFreeze { cg: cg2, state: State::Running };
+        while !d2.load(Ordering::SeqCst) {
+            server.serve_once(&mut h, Some(std::time::Duration::from_millis(20))).expect("serve");
+        }
+    });
+    let o = rlxc_suite::run(rlxc_suite::tool("lxc-freeze"), &["-P", lxcpath, "-n", "nf"]);
+    let frozen = std::fs::read_to_string(cg.join("cgroup.freeze")).unwrap_or_default();
+    let o2 = rlxc_suite::run(rlxc_suite::tool("lxc-unfreeze"), &["-P", lxcpath, "-n", "nf"]);
+    let thawed = std::fs::read_to_string(cg.join("cgroup.freeze")).unwrap_or_default();
+    done.store(true, Ordering::SeqCst);
+    th.join().expect("server thread");
+    let _ = std::fs::remove_dir(&cg);
+    assert!(o.status.success(), "lxc-freeze: {o:?}");
+    assert_eq!(frozen.trim(), "1");
+    assert!(o2.status.success(), "lxc-unfreeze: {o2:?}");
+    assert_eq!(thawed.trim(), "0");
+}

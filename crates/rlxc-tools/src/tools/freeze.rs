@@ -49,7 +49,11 @@ fn do_freeze_thaw(name: &str, lxcpath: &str, freeze: bool) -> Result<(), FreezeE
     let layout = rlxc_cgroup::Layout::detect().map_err(|e| FreezeError::Cgroup(e.to_string()))?;
     if layout.kind == rlxc_cgroup::LayoutKind::Unified {
         let r = if freeze { client::freeze(name, lxcpath, -1) } else { client::unfreeze(name, lxcpath, -1) };
-        return r.map_err(FreezeError::Command);
+        return match r {
+            // A monitor without FREEZE/UNFREEZE: do it here through its cgroup2 fd (LXC 5.0's way).
+            Err(e) if e.is_not_supported() => freeze_through_fd(name, lxcpath, freeze),
+            r => r.map_err(FreezeError::Command),
+        };
     }
     let h = layout.v1_for("freezer").ok_or(FreezeError::NoFreezer)?;
     let rel = cmd_common::cgroup_path(name, lxcpath, Some("freezer")).ok_or(FreezeError::NoFreezer)?;
@@ -57,6 +61,25 @@ fn do_freeze_thaw(name: &str, lxcpath: &str, freeze: bool) -> Result<(), FreezeE
     let cg =
         rlxc_cgroup::fsio::CgDir::open(&dir).map_err(|e| FreezeError::Cgroup(format!("{}: {e}", dir.display())))?;
     rlxc_cgroup::freezer::set_v1(&cg, freeze, -1).map_err(|e| FreezeError::Cgroup(e.to_string()))
+}
+
+/// Write `cgroup.freeze` in the directory GET_LIMIT_CGROUP2_FD hands out and wait until
+/// `cgroup.events` agrees.
+fn freeze_through_fd(name: &str, lxcpath: &str, freeze: bool) -> Result<(), FreezeError> {
+    use std::os::fd::AsFd;
+    let fd = client::get_limit_cgroup2_fd(name, lxcpath)
+        .or_else(|_| client::get_cgroup2_fd(name, lxcpath))
+        .map_err(FreezeError::Command)?;
+    let cg = |e: std::io::Error| FreezeError::Cgroup(format!("cgroup.freeze: {e}"));
+    rlxc_cgroup::fsio::write_at(fd.as_fd(), "cgroup.freeze", if freeze { "1" } else { "0" }).map_err(cg)?;
+    let want = if freeze { "frozen 1" } else { "frozen 0" };
+    loop {
+        let ev = rlxc_cgroup::fsio::read_at(fd.as_fd(), "cgroup.events").map_err(cg)?;
+        if ev.lines().any(|l| l == want) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// Freeze (`true`) or thaw a container, notifying state clients around it like LXC.
