@@ -104,6 +104,10 @@ pub fn console_log(name: &str, lxcpath: &str, read: bool, clear: bool) -> Result
     match client::console_log(name, lxcpath, &req) {
         Ok(b) => Ok(b),
         Err(CmdError::Remote { errno, .. }) if errno == libc::ENODATA => Ok(Vec::new()),
+        Err(CmdError::Remote { errno, .. }) if errno == libc::EFAULT => Err(AttachError::Failed {
+            name: name.into(),
+            what: "the container has no console ring buffer (set lxc.console.buffer.size)".into(),
+        }),
         Err(CmdError::NotRunning { .. }) => Err(AttachError::NotRunning { name: name.into() }),
         Err(e) => Err(AttachError::Monitor { name: name.into(), source: e }),
     }
