@@ -193,6 +193,10 @@ pub fn boot(
     } else {
         None
     };
+    if let Some(n) = net.as_ref() {
+        // Generated host-side names (vethXXXXXX) are what GET_CONFIG_ITEM answers from now on.
+        crate::network::record_runtime_names(&mut m.conf, n);
+    }
     crate::security::write_proc_settings(&conf, pid).map_err(|e| format!("lxc.proc: {e}"))?;
     crate::security::apply_prlimits(&conf, pid).map_err(|e| format!("lxc.prlimit: {e}"))?;
     pchan.send(&Msg::Configure { nics: Vec::new() }, &[]).map_err(|e| e.to_string())?;

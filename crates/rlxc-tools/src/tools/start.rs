@@ -182,6 +182,10 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{prog}: {}: Container is already running.", cli.name);
         return 0;
     }
+    // Run from a sealed copy of ourselves from here on, so the container can never reach our
+    // binary through /proc (CVE-2019-5736 class). The re-exec'ed process parses the same argv.
+    // On failure we carry on from the installed binary (as attach does).
+    let _ = rlxc_sys::memfd::reexec_self_sealed();
     let foreground = cli.parsed.has("foreground");
     let opts = StartOptions {
         daemonize: !foreground,
