@@ -29,6 +29,10 @@ impl Storage for Dir {
         &self.path
     }
 
+    fn is_directory(&self) -> bool {
+        true
+    }
+
     fn mount(&self, target: &Path, options: Option<&str>) -> Result<(), StorageError> {
         if !self.path.is_dir() {
             return Err(StorageError::Missing(self.path.clone()));

@@ -1,4 +1,5 @@
-//! Root filesystem storage backends (dir first; overlay, loop, btrfs, lvm, zfs later).
+//! Root filesystem storage backends: dir, overlay/overlayfs, loop and btrfs (lvm, zfs, rbd, nbd
+//! are refused by name).
 //!
 //! A backend knows where a container's root filesystem lives on the host, how to mount it at the
 //! staging point before pivot_root, and how to create and destroy it.
@@ -6,8 +7,13 @@
 // MS_* flags are `c_ulong`: u64 here but u32 on 32-bit targets, so the `as u64` casts stay.
 #![allow(clippy::unnecessary_cast)]
 
+pub mod btrfs;
+pub mod clone;
 pub mod dir;
+#[path = "loop.rs"]
+pub mod loopback;
 pub mod options;
+pub mod overlay;
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +25,7 @@ pub use options::{parse_mount_options, MountOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// `lxc.rootfs.path` names a backend rlxc does not implement yet.
-    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (only dir)")]
+    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (dir, overlay, loop, btrfs)")]
     Unsupported(String),
     /// No `lxc.rootfs.path`.
     #[error("lxc.rootfs.path is not set")]
@@ -41,6 +47,17 @@ pub enum StorageError {
     /// A bad `lxc.rootfs.options` word.
     #[error("lxc.rootfs.options: {0}")]
     Options(String),
+    /// A malformed `lxc.rootfs.path` for its backend.
+    #[error("lxc.rootfs.path \"{path}\": {msg}")]
+    BadPath {
+        /// The value.
+        path: String,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A helper program (mkfs, rsync, btrfs) failed or is missing.
+    #[error("{0}")]
+    Command(String),
 }
 
 /// One storage backend instance (LXC's `struct lxc_storage` + ops).
@@ -55,6 +72,19 @@ pub trait Storage {
     fn create(&self) -> Result<(), StorageError>;
     /// Remove the root filesystem (lxc-destroy).
     fn destroy(&self) -> Result<(), StorageError>;
+    /// Where the start path mounts the rootfs when `lxc.rootfs.mount` is unset (dir: the
+    /// directory itself; overlay: the upper dir; loop: `rootfs` next to the image).
+    fn mount_target(&self) -> PathBuf {
+        self.path().to_path_buf()
+    }
+    /// The `lxc.rootfs.path` value naming this rootfs (`dir:/p`, `overlay:/l:/u`, `loop:/f`).
+    fn config_value(&self) -> String {
+        format!("{}:{}", self.kind(), self.path().display())
+    }
+    /// Whether the rootfs is a plain directory usable without mounting (copy sources, templates).
+    fn is_directory(&self) -> bool {
+        false
+    }
 }
 
 /// The backend for a container's `lxc.rootfs.*`.
@@ -66,6 +96,9 @@ pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
     };
     match kind {
         "dir" => Ok(Box::new(dir::Dir::new(PathBuf::from(loc)))),
+        "overlay" | "overlayfs" => Ok(Box::new(overlay::Overlay::parse(kind, loc)?)),
+        "loop" => Ok(Box::new(loopback::Loop::new(PathBuf::from(loc)))),
+        "btrfs" => Ok(Box::new(btrfs::Btrfs::new(PathBuf::from(loc)))),
         other => Err(StorageError::Unsupported(other.to_string())),
     }
 }
@@ -90,6 +123,16 @@ mod tests {
         assert_eq!(split_type("/var/lib/lxc/c/rootfs"), ("dir", "/var/lib/lxc/c/rootfs"));
         assert_eq!(split_type("dir:/x"), ("dir", "/x"));
         assert_eq!(split_type("overlay:/a:/b"), ("overlay", "/a:/b"));
+    }
+
+    #[test]
+    fn backends_open_by_prefix() {
+        let r = Rootfs { path: Some("overlay:/a/rootfs:/b/overlay/delta".into()), ..Rootfs::default() };
+        let s = open(&r).map_err(|e| e.to_string());
+        assert_eq!(s.as_ref().map(|s| s.kind()), Ok("overlay"));
+        assert_eq!(s.map(|s| s.mount_target()), Ok(PathBuf::from("/b/overlay/delta")));
+        let r = Rootfs { path: Some("loop:/c/rootdev".into()), ..Rootfs::default() };
+        assert_eq!(open(&r).map(|s| s.mount_target()).ok(), Some(PathBuf::from("/c/rootfs")));
     }
 
     #[test]

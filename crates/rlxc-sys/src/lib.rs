@@ -11,6 +11,7 @@ pub mod caps;
 pub mod clone;
 pub mod forkexec;
 pub mod keyctl;
+pub mod loopdev;
 pub mod memfd;
 pub mod mount;
 pub mod netlink;
