@@ -239,6 +239,9 @@ fn signals_sent_to_lxc_attach_reach_the_command() {
     use std::io::Read;
     stdout.read_exact(&mut buf).expect("ready line");
     assert_eq!(&buf, b"ready\n");
+    // lxc-attach runs from a sealed memfd copy of itself (CVE-2019-5736 class).
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).expect("exe link");
+    assert!(exe.to_string_lossy().starts_with("/memfd:"), "not re-executed from a memfd: {}", exe.display());
     let _ = Command::new("kill").args(["-USR1", &child.id().to_string()]).status();
     let st = child.wait().expect("wait");
     assert_eq!(st.code(), Some(128 + 10), "SIGUSR1 forwarded, status 138");
@@ -333,4 +336,45 @@ fn lxcs_own_attach_redirection_test_passes() {
         assert!(o.status.success(), "lxc-test-lxc-attach (pty): {}", show(&o));
         assert!(out(&o).contains("All standard file descriptors refer to a pty"), "{}", show(&o));
     }
+}
+
+#[test]
+fn user_namespace_is_joined_first() {
+    let test = "user_namespace_is_joined_first";
+    if !ready(test) {
+        return;
+    }
+    let lp = Lxcpath::new("atuser");
+    let name = unique("atuser");
+    let before = rlxc_suite::HostState::capture(lp.as_str());
+    let dir = rlxc_suite::busybox_container(
+        &lp,
+        &name,
+        "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536",
+    );
+    let st = Command::new("chown").args(["-R", "100000:100000"]).arg(dir.join("rootfs")).status().expect("chown");
+    assert!(st.success());
+    let o = lp.lxc("start", &["-n", &name]);
+    if !o.status.success() {
+        rlxc_suite::skip(test, &format!("cannot start a container with an idmap here: {}", show(&o)));
+        return;
+    }
+    let a = lp.lxc("attach", &["-n", &name, "--", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; hostname"]);
+    let b = lp.lxc("attach", &["-n", &name, "-u", "1000", "--", "/bin/sh", "-c", "id -u"]);
+    let pid = lp.lxc("info", &["-n", &name, "-p", "-H"]);
+    let _ = lp.lxc("stop", &["-n", &name, "-k"]);
+    let _ = lp.lxc("destroy", &["-n", &name, "-f"]);
+    assert!(a.status.success(), "{}", show(&a));
+    let text = out(&a);
+    let mut l = text.lines();
+    assert_eq!(l.next(), Some("0"), "{text}");
+    assert_eq!(
+        l.next().map(|m| m.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["0", "100000", "65536"]),
+        "{text}"
+    );
+    assert_eq!(l.next(), Some(name.as_str()));
+    assert_eq!(out(&b), "1000\n", "{}", show(&b));
+    assert!(pid.status.success());
+    assert_clean(&before, &lp, &name);
 }
