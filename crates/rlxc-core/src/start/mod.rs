@@ -182,6 +182,14 @@ fn terminal_raw_mode() -> Option<rustix::termios::Termios> {
     Some(orig)
 }
 
+/// Leave the command socket (and its client connections: STOP waiters, state clients) to be
+/// closed by the kernel when this process exits. The kernel releases the process's memory
+/// before its files, so a client that sees the socket close never finds this monitor still
+/// listed with its title: "stopped" then really means gone.
+fn close_at_exit(server: CommandServer) {
+    std::mem::forget(server);
+}
+
 /// The daemonized caller waiting for the first real state.
 struct Handshake(Option<UnixStream>);
 
@@ -228,7 +236,7 @@ fn run_monitor(
         });
         if let Err(e) = r {
             let r = format!("lxc.monitor.unshare: unshare the mount namespace: {e}");
-            drop(server);
+            close_at_exit(server);
             hs.report(Err(&r));
             return Err(StartError::Failed(r));
         }
@@ -256,8 +264,9 @@ fn run_monitor(
                 error!("{reason}");
                 set_state(&mut m, &mut server, State::Aborting);
                 spawn::teardown(&mut m, &mut server, None, false);
-                // The command socket goes before the caller is released: nothing is left then.
-                drop(server);
+                // The command socket goes with the process: nothing is left once the caller is
+                // released.
+                close_at_exit(server);
                 hs.report(Err(&reason));
                 return Err(StartError::Failed(reason));
             }
@@ -287,6 +296,7 @@ fn run_monitor(
         if m.conf.ephemeral {
             crate::container::destroy_files(&m.lxcpath, &m.name, &m.conf);
         }
+        close_at_exit(server);
         return Ok(exit.code);
     }
 }
