@@ -243,21 +243,24 @@ def pss_kib(pid):
     return 0
 
 
-def hide_ro_devpts():
-    """A read-only devpts stacked on /dev/pts (leaked by some other test on this shared machine)
-    makes every console setup fail. In our private mount namespace (bench/run.sh), unmount it:
-    the host keeps it, and we say so."""
+def private_devpts_if_ro():
+    """On this shared machine a test leaked a read-only devpts onto the host's /dev/pts (and the
+    host's devpts superblock was later remounted read-only), which makes every console setup
+    fail. When /dev/pts is read-only, give the bench's private mount namespace (bench/run.sh) its
+    own devpts instance and /dev/ptmx: the same for both implementations, the host untouched."""
     if os.environ.get("BENCH_PRIVATE_MNTNS") != "1":
         return
-    for _ in range(5):
-        with open("/proc/self/mountinfo") as f:
-            pts = [l for l in f if l.split()[4] == "/dev/pts"]
-        if len(pts) < 2 or not re.search(r" - devpts \S+ ro,", pts[-1]):
-            return
-        log("bench: WARNING: the host has a read-only devpts stacked on /dev/pts (leaked by someone); "
-            "unmounted in the bench's private mount namespace only")
-        if subprocess.run(["umount", "/dev/pts"], capture_output=True).returncode != 0:
-            return
+    with open("/proc/self/mountinfo") as f:
+        pts = [l for l in f if l.split()[4] == "/dev/pts"]
+    if not pts or not re.search(r" - devpts \S+ ro,", pts[-1]):
+        return
+    log("bench: WARNING: the host's /dev/pts is a read-only devpts (leaked by some test on this machine); "
+        "the bench uses its own devpts instance in its private mount namespace")
+    r1 = subprocess.run(["mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620,gid=5", "devpts",
+                         "/dev/pts"], capture_output=True, text=True)
+    r2 = subprocess.run(["mount", "--bind", "/dev/pts/ptmx", "/dev/ptmx"], capture_output=True, text=True)
+    if r1.returncode or r2.returncode:
+        log(f"bench: could not set up a private devpts: {r1.stderr.strip()} {r2.stderr.strip()}")
 
 
 def meminfo_used_kib():
@@ -287,7 +290,7 @@ class Bench:
 
     def setup(self):
         log(f"bench: work dir {self.base}")
-        hide_ro_devpts()
+        private_devpts_if_ro()
         r = subprocess.run([ROOTFS_TOOL, "busybox", self.template], capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"bench: cannot build the busybox rootfs with {ROOTFS_TOOL}: {r.stderr.strip()}")

@@ -202,11 +202,13 @@ rlxc_setup() {
 
 containers() { ls -A /var/lib/lxc 2>/dev/null | sort; }
 
-clean_leftovers() { # IMPL BEFORE-LIST
+clean_leftovers() { # IMPL BEFORE-LIST TEST
     local impl=$1 before=$2 bin=/usr/bin n
     [ "$impl" = rlxc ] && bin=$W/bin-rlxc
     for n in $(containers | comm -13 "$before" -); do
         [ -e "/var/lib/lxc/$n/config" ] || [ -d "/var/lib/lxc/$n" ] || continue
+        # Only the test's own containers: others may use /var/lib/lxc at the same time.
+        grep -qF -- "$n" "/usr/bin/lxc-test-$3" 2>/dev/null || { say "$impl: not touching $n (not named by the test)"; continue; }
         say "$impl: removing leftover container $n"
         nsenter --net="/run/netns/$NS" timeout 30 "$bin/lxc-stop" -n "$n" -k >/dev/null 2>&1
         # a monitor the tool could not stop was started by this test: end it by pid
@@ -259,19 +261,20 @@ if [ -n "$RLXC_BIN" ]; then
         [ -e "$RLXC_BIN/$n" ] && mount --bind "$RLXC_BIN/$n" "$f"
     done
 fi
-# A read-only devpts stacked on the host's /dev/pts (leaked by some other test) makes every
-# console setup fail; hide it in this private namespace only (the host keeps it, see the warning).
-while [ "$(awk '$5 == "/dev/pts"' /proc/self/mountinfo | wc -l)" -gt 1 ] &&
-      awk '$5 == "/dev/pts" { l = $0 } END { exit !(l ~ / - devpts [^ ]+ ro,/) }' /proc/self/mountinfo; do
-    umount /dev/pts || break
-done
+# On this shared machine a test leaked a read-only devpts onto the host's /dev/pts (and later the
+# host's devpts superblock became read-only), which makes every console setup fail. Then this
+# namespace gets its own devpts instance and /dev/ptmx: same for LXC and rlxc, host untouched.
+if awk '$5 == "/dev/pts" { l = $0 } END { exit !(l ~ / - devpts [^ ]+ ro,/) }' /proc/self/mountinfo; then
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
+    mount --bind /dev/pts/ptmx /dev/ptmx
+fi
 set +e
 exec timeout -k 10 "$TO" "$1"
 EOF
 
 if awk '$5 == "/dev/pts" { l = $0 } END { exit !(l ~ / - devpts [^ ]+ ro,/) }' /proc/self/mountinfo; then
-    say "WARNING: the host has a read-only devpts stacked on /dev/pts (a leaked mount, not ours):"
-    say "WARNING: hidden inside the test namespaces only; the host still has it"
+    say "WARNING: the host's /dev/pts is a read-only devpts (leaked by some test, not ours):"
+    say "WARNING: the tests get their own devpts instance in their namespaces; the host keeps it"
 fi
 snapshot
 net_up || { say "cannot set up the netns $NS with lxcbr0 and dnsmasq"; exit 2; }
@@ -295,10 +298,10 @@ run_one() { # IMPL TEST -> sets RES
         sh "$W/inns.sh" "/usr/bin/lxc-test-$t" </dev/null >"$log" 2>&1
     rc=$?
     end=$(date +%s.%N)
-    clean_leftovers "$impl" "$before"
+    clean_leftovers "$impl" "$before" "$t"
     local secs; secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     if [ $rc = 0 ]; then
-        RES="pass"; grep -q '^SKIP' "$log" && RES="pass(skip)"
+        RES="pass"; grep -q '^SKIP' "$log" && RES="skip"
     elif [ $rc = 124 ] || [ $rc = 137 ]; then RES="TIMEOUT"
     else RES="FAIL($rc)"
     fi
@@ -323,7 +326,7 @@ echo
 echo "LXC shell tests (lxc-tests $(dpkg-query -W -f='${Version}' lxc-tests 2>/dev/null)), $(date -u '+%Y-%m-%d %H:%M') UTC, timeout ${TIMEOUT}s"
 printf '%-24s %-18s %-18s %s\n' test "LXC 5.0.2" rlxc "target"
 printf '%-24s %-18s %-18s %s\n' ------------------------ ------------------ ------------------ ------
-declare -A PASS FAIL
+declare -A PASS FAIL SKIP
 tfail=0
 for t in "${TESTS[@]}"; do
     [ -x "/usr/bin/lxc-test-$t" ] || continue
@@ -331,15 +334,16 @@ for t in "${TESTS[@]}"; do
     printf '%-24s %-18s %-18s %s\n' "$t" "${R[lxc,$t]:--}" "${R[rlxc,$t]:--}" "$tgt"
     for impl in $IMPLS; do
         case ${R[$impl,$t]} in pass*) PASS[$impl]=$(( ${PASS[$impl]:-0} + 1 )) ;;
+        skip*) SKIP[$impl]=$(( ${SKIP[$impl]:-0} + 1 )) ;;
         *) FAIL[$impl]=$(( ${FAIL[$impl]:-0} + 1 )); [ "$impl" = rlxc ] && [ -n "$tgt" ] && tfail=$((tfail + 1)) ;;
         esac
     done
 done
 echo
 echo "logs: $LOGS/<impl>/<test>.log"
-case " $IMPLS " in *" lxc "*) echo "LXC: ${PASS[lxc]:-0} passed, ${FAIL[lxc]:-0} failed" ;; esac
+case " $IMPLS " in *" lxc "*) echo "LXC: ${PASS[lxc]:-0} passed, ${FAIL[lxc]:-0} failed, ${SKIP[lxc]:-0} skipped" ;; esac
 case " $IMPLS " in *" rlxc "*)
-    echo "rlxc targets failing: $tfail"
+    echo "rlxc targets failing: $tfail; rlxc skipped: ${SKIP[rlxc]:-0}"
     echo "${PASS[rlxc]:-0} passed, ${FAIL[rlxc]:-0} failed"
     [ $tfail = 0 ] || exit 1
     ;;
