@@ -61,8 +61,11 @@ fn child_entry() {
                 println!("PROBE {p:?}={}", probe(p));
             }
             println!("PROBE Umount2Force={}", probe(Probe::Umount2Force));
-            // A second policy is not stacked without allow_nesting.
+            // A second policy is not stacked without allow_nesting, and is with it.
             assert!(rlxc_security::seccomp::load_policy(&policy, false).unwrap().is_none());
+            println!("FiltersBefore={}", status_line("Seccomp_filters"));
+            rlxc_security::seccomp::load_policy(&policy, true).unwrap();
+            println!("FiltersAfter={}", status_line("Seccomp_filters"));
         }
         "keep-none" => {
             caps::apply_plan(&CapPlan::Keep(vec![])).unwrap();
@@ -107,6 +110,10 @@ fn common_seccomp_caps_nnp_and_keyring_in_a_real_process() {
     assert_ne!(bnd & (1 << 21), 0, "sys_admin must stay");
     assert!(out.contains("NoNewPrivs=1"), "{out}");
     assert!(out.contains("Seccomp=2"), "{out}");
+    assert!(
+        out.contains("FiltersBefore=1") && out.contains("FiltersAfter=2"),
+        "allow_nesting stacks a second filter:\n{out}"
+    );
     for p in ["KexecLoad", "OpenByHandleAt", "InitModule", "FinitModule", "DeleteModule"] {
         assert!(out.contains(&format!("PROBE {p}=1\n")), "{p} not EPERM:\n{out}");
     }
