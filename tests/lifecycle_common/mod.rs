@@ -55,7 +55,10 @@ pub fn assert_clean(before: &HostState, lp: &Lxcpath, name: &str) {
 /// lxc-info -s output's state word.
 pub fn state(lp: &Lxcpath, name: &str) -> String {
     let o = lp.lxc("info", &["-n", name, "-s"]);
-    String::from_utf8_lossy(&o.stdout).split_whitespace().last().unwrap_or("").to_string()
+    match String::from_utf8_lossy(&o.stdout).split_whitespace().last() {
+        Some(s) => s.to_string(),
+        None => format!("(lxc-info failed: {})", show(&o)),
+    }
 }
 
 /// lxc-info -p -H: init's pid.
