@@ -41,6 +41,38 @@ pub fn open_pty() -> io::Result<PtyPair> {
     Ok(PtyPair { master, slave, slave_path })
 }
 
+/// Open a new pty pair on the devpts instance a container sees: `<root>/dev/ptmx` resolved
+/// inside `root` (e.g. `/proc/<init>/root`, so symlinks such as `ptmx -> pts/ptmx` cannot lead
+/// out of the container). The slave then has a name that exists inside the container
+/// (`tty` works there). Refuses anything that is not the ptmx device (char 5:2).
+pub fn open_pty_in(root: &std::path::Path) -> io::Result<PtyPair> {
+    use rustix::fs::ResolveFlags;
+    let dir = rustix::fs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let master = rustix::fs::openat2(
+        &dir,
+        "dev/ptmx",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    let st = rustix::fs::fstat(&master)?;
+    let rdev = st.st_rdev;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::CharacterDevice
+        || rustix::fs::major(rdev) != 5
+        || rustix::fs::minor(rdev) != 2
+    {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "dev/ptmx of the container is not the ptmx device"));
+    }
+    rustix::pty::grantpt(&master)?;
+    rustix::pty::unlockpt(&master)?;
+    let name = rustix::pty::ptsname(&master, Vec::new())?;
+    let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
+    // No path lookup for the slave: the name is only valid inside the container.
+    let slave =
+        rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    Ok(PtyPair { master, slave, slave_path })
+}
+
 /// Whether `fd` refers to a terminal.
 pub fn is_terminal<Fd: AsFd>(fd: Fd) -> bool {
     termios::isatty(fd)

@@ -92,6 +92,18 @@ pub fn load_container_config(name: &str, lxcpath: &str, rcfile: Option<&std::pat
     }
 }
 
+/// A pty for the attached process: on the container's devpts when the mount namespace is
+/// joined (the slave's name then exists in there), else on ours.
+fn allocate_pty(ctx: &context::InitContext) -> io::Result<rlxc_sys::pty::PtyPair> {
+    if ctx.joins_mntns() {
+        match rlxc_sys::pty::open_pty_in(std::path::Path::new(&format!("/proc/{}/root", ctx.pid))) {
+            Ok(p) => return Ok(p),
+            Err(e) => debug!("no pty from the container's devpts ({e}); using the host's"),
+        }
+    }
+    rlxc_sys::pty::open_pty()
+}
+
 /// Check the container is running and not frozen.
 pub fn check_attachable(name: &str, lxcpath: &str) -> Result<(), AttachError> {
     let state = client::get_state(name, lxcpath).map_err(|e| match e {
@@ -129,11 +141,8 @@ pub fn attach(name: &str, lxcpath: &str, opts: &AttachOptions, command: &AttachC
     // A pty for whichever standard fds are terminals; the others are passed through as they are.
     let tty_fds =
         if opts.terminal { [0, 1, 2].map(|n| rlxc_sys::pty::is_terminal(forkexec::stdio_fd(n))) } else { [false; 3] };
-    let pty = if tty_fds.iter().any(|t| *t) {
-        Some(rlxc_sys::pty::open_pty().map_err(io_err("allocating a pty"))?)
-    } else {
-        None
-    };
+    let pty =
+        if tty_fds.iter().any(|t| *t) { Some(allocate_pty(&ctx).map_err(io_err("allocating a pty"))?) } else { None };
     let pty_log = match (&opts.pty_log, &pty) {
         (Some(p), Some(_)) => Some(
             OpenOptions::new()
