@@ -300,3 +300,20 @@ fn run_monitor(
         return Ok(exit.code);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_argv_prefers_the_command_then_init_cmd_then_sbin_init() {
+        let mut c = ContainerConfig::default();
+        assert_eq!(init_argv(&c, None), (vec!["/sbin/init".to_string()], "init".to_string()));
+        c.init.cmd = Some("/bin/sh -c true".into());
+        assert_eq!(init_argv(&c, None).0, ["/bin/sh", "-c", "true"]);
+        assert_eq!(init_argv(&c, None).1, "lxc.init.cmd");
+        let cmd = vec!["/bin/echo".to_string(), "hi".to_string()];
+        assert_eq!(init_argv(&c, Some(&cmd)), (cmd.clone(), "command".to_string()));
+        assert_eq!(init_argv(&c, Some(&[])).1, "lxc.init.cmd");
+    }
+}
