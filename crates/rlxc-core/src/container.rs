@@ -266,6 +266,13 @@ impl Container {
         if !self.is_defined() && !paths::container_dir(&self.lxcpath, &self.name).exists() {
             return Err(ContainerError::NotDefined(self.name.clone()));
         }
+        // An overlay snapshot clone uses this rootfs as its lower dir (lxc_snapshots).
+        if crate::clone::has_dependents(&self.lxcpath, &self.name) {
+            return Err(ContainerError::Config(format!(
+                "container \"{}\" has snapshot clones depending on it (lxc_snapshots): destroy them first",
+                self.name
+            )));
+        }
         if self.is_running() {
             if !force {
                 return Err(ContainerError::Running(self.name.clone()));
@@ -317,6 +324,7 @@ fn is_systemd(pid: i32) -> bool {
 /// and its directory. Used by destroy, ephemeral stop and stale `partial` cleanup.
 pub fn destroy_files(lxcpath: &str, name: &str, conf: &ContainerConfig) {
     let dir = paths::container_dir(lxcpath, name);
+    let origin = crate::clone::origin(lxcpath, name);
     if conf.rootfs.managed && conf.rootfs.path.is_some() {
         match rlxc_storage::open(&conf.rootfs) {
             Ok(s) => {
@@ -332,6 +340,8 @@ pub fn destroy_files(lxcpath: &str, name: &str, conf: &ContainerConfig) {
             warn!("remove {}: {e}", dir.display());
         }
     }
+    // A snapshot clone no longer holds its origin (lxc_rdepends -> origin's lxc_snapshots).
+    crate::clone::forget_origin(lxcpath, name, origin);
 }
 
 /// What `lxc-create` was asked for.
@@ -341,8 +351,12 @@ pub struct CreateOptions {
     pub template: Option<String>,
     /// `-f CONFIG` merged into the new config.
     pub config_file: Option<PathBuf>,
-    /// `-B TYPE` (only `dir` / `best` are supported).
+    /// `-B TYPE` (`dir`, `best`, `overlay`, `overlayfs`, `loop`, `btrfs`).
     pub bdev: Option<String>,
+    /// `--fssize` in bytes (loop).
+    pub fssize: Option<u64>,
+    /// `--fstype` (loop).
+    pub fstype: Option<String>,
     /// `--dir DIR`: rootfs location.
     pub dir: Option<PathBuf>,
     /// `-- ARGS` for the template.
@@ -358,9 +372,11 @@ impl Container {
             return Err(ContainerError::Exists(self.name.clone()));
         }
         match o.bdev.as_deref() {
-            None | Some("dir") | Some("best") => {}
+            None | Some("dir") | Some("best") | Some("overlay") | Some("overlayfs") | Some("loop") | Some("btrfs") => {}
             Some(b) => {
-                return Err(ContainerError::Create(format!("-B {b}: only the dir backing store is supported by rlxc")))
+                return Err(ContainerError::Create(format!(
+                    "-B {b}: backing store not supported by rlxc (dir, best, overlay, overlayfs, loop, btrfs)"
+                )))
             }
         }
         let dir = paths::container_dir(&self.lxcpath, &self.name);
@@ -430,7 +446,22 @@ impl Container {
         }
         text.push_str(&merged);
         let has_rootfs = merged.lines().any(|l| l.trim_start().starts_with("lxc.rootfs.path"));
-        if !has_rootfs {
+        // -B TYPE: the storage backend picks the rootfs path (overlay:LOWER:UPPER, loop:IMAGE).
+        let planned = match o.bdev.as_deref() {
+            Some(b) if !has_rootfs && b != "dir" => {
+                let spec = rlxc_storage::clone::NewRootfs {
+                    kind: Some(b.to_string()),
+                    dir: o.dir.clone(),
+                    fssize: o.fssize,
+                    fstype: o.fstype.clone(),
+                };
+                Some(rlxc_storage::clone::plan_for(dir, &spec).map_err(|e| ContainerError::Create(e.to_string()))?)
+            }
+            _ => None,
+        };
+        if let Some(p) = &planned {
+            text.push_str(&format!("lxc.rootfs.path = {}\n", p.config_value()));
+        } else if !has_rootfs {
             text.push_str(&format!("lxc.rootfs.path = dir:{}\n", rootfs.display()));
         }
         let cfg = dir.join("config");
@@ -440,25 +471,39 @@ impl Container {
             source: e,
         })?;
         self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
-        let storage = rlxc_storage::open(&self.conf.rootfs).map_err(|e| ContainerError::Create(e.to_string()))?;
+        let storage = match planned {
+            Some(p) => p,
+            None => rlxc_storage::open(&self.conf.rootfs).map_err(|e| ContainerError::Create(e.to_string()))?,
+        };
         storage.create().map_err(|e| ContainerError::Create(e.to_string()))?;
         if let Some(t) = o.template.as_deref() {
             let tp = template_path(t);
             if !tp.exists() {
                 return Err(ContainerError::Create(format!("template \"{t}\" not found ({})", tp.display())));
             }
-            let status = Command::new(&tp)
-                .arg(format!("--path={}", dir.display()))
-                .arg(format!("--name={}", self.name))
-                .arg(format!("--rootfs={}", storage.path().display()))
-                .args(&o.template_args)
-                .env("LXC_NAME", &self.name)
-                .env("LXC_PATH", dir)
-                .env("LXC_ROOTFS_PATH", storage.path())
-                .status()
-                .map_err(|e| ContainerError::Io { what: "run template", path: tp.clone(), source: e })?;
-            if !status.success() {
-                return Err(ContainerError::Create(format!("template \"{t}\" failed ({status})")));
+            let run = |rootfs: &Path| -> Result<(), String> {
+                let status = Command::new(&tp)
+                    .arg(format!("--path={}", dir.display()))
+                    .arg(format!("--name={}", self.name))
+                    .arg(format!("--rootfs={}", rootfs.display()))
+                    .args(&o.template_args)
+                    .env("LXC_NAME", &self.name)
+                    .env("LXC_PATH", dir)
+                    .env("LXC_ROOTFS_PATH", rootfs)
+                    .status()
+                    .map_err(|e| format!("run template \"{}\": {e}", tp.display()))?;
+                if !status.success() {
+                    return Err(format!("template \"{t}\" failed ({status})"));
+                }
+                Ok(())
+            };
+            if storage.is_directory() {
+                run(storage.path()).map_err(ContainerError::Create)?;
+            } else {
+                // overlay, loop: the template fills the mounted rootfs, in a private mount
+                // namespace so nothing stays mounted (LXC mounts it in the template's child too).
+                rlxc_storage::clone::with_mounted(&[storage.as_ref()], |p| run(&p[0]))
+                    .map_err(|e| ContainerError::Create(format!("template \"{t}\": {e}")))?;
             }
             self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
         }

@@ -22,3 +22,5 @@ pub mod terminal;
 pub mod execute;
 pub mod autostart;
 pub mod usernsexec;
+pub mod clone;
+pub mod snapshot;

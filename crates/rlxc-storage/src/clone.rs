@@ -28,6 +28,23 @@ pub struct NewRootfs {
     pub fstype: Option<String>,
 }
 
+/// `--fssize` / `lxc-copy -L`: `SIZE[bBkKmMgGtT]`, default unit MiB (LXC's `get_fssize`).
+pub fn parse_fssize(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("invalid size \"{s}\""))?;
+    let shift = match unit {
+        "" | "m" | "M" => 20,
+        "b" | "B" => 0,
+        "k" | "K" => 10,
+        "g" | "G" => 30,
+        "t" | "T" => 40,
+        _ => return Err(format!("invalid size unit in \"{s}\" (use b, k, m, g or t)")),
+    };
+    n.checked_mul(1u64 << shift).filter(|n| *n > 0).ok_or_else(|| format!("invalid size \"{s}\""))
+}
+
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
     move |source| StorageError::Io { op, path: path.to_path_buf(), source }
 }
@@ -80,11 +97,16 @@ fn new_backend(kind: &str, cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Stor
     })
 }
 
-/// Create the rootfs of a new container in `cdir` (`lxc-create -B`); the caller writes
-/// `lxc.rootfs.path = <returned>.config_value()`.
-pub fn create_for(cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Storage>, StorageError> {
+/// The backend a new container in `cdir` gets for `spec` (`lxc-create -B`), not created yet:
+/// write `lxc.rootfs.path = <returned>.config_value()`, then call `create()`.
+pub fn plan_for(cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Storage>, StorageError> {
     let kind = resolve_kind(spec.kind.as_deref(), cdir);
-    let s = new_backend(&kind, cdir, spec)?;
+    new_backend(&kind, cdir, spec)
+}
+
+/// [`plan_for`] then `create()`.
+pub fn create_for(cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Storage>, StorageError> {
+    let s = plan_for(cdir, spec)?;
     s.create()?;
     Ok(s)
 }
@@ -320,6 +342,15 @@ fn copy_xattrs(from: &Path, to: &Path) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fssize_units() {
+        assert_eq!(parse_fssize("512"), Ok(512 << 20));
+        assert_eq!(parse_fssize("2G"), Ok(2 << 30));
+        assert_eq!(parse_fssize("100k"), Ok(100 << 10));
+        assert!(parse_fssize("1x").is_err());
+        assert!(parse_fssize("0").is_err());
+    }
 
     #[test]
     fn own_copy_keeps_links_modes_and_symlinks() {

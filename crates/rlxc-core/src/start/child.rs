@@ -278,9 +278,9 @@ fn mount_rootfs(conf: &ContainerConfig) -> R<Option<PathBuf>> {
     let storage = rlxc_storage::open(&conf.rootfs).map_err(|e| e.to_string())?;
     let target = match conf.rootfs.mount.as_deref() {
         Some(m) if !m.is_empty() => PathBuf::from(m),
-        _ => storage.path().to_path_buf(),
+        _ => storage.mount_target(),
     };
-    if !storage.path().is_dir() {
+    if !storage.path().exists() {
         return Err(format!("lxc.rootfs.path: rootfs \"{}\" does not exist", storage.path().display()));
     }
     if !target.is_dir() {

@@ -68,7 +68,11 @@ pub fn boot(
     crate::security::check_config(&conf).map_err(|e| e.to_string())?;
     // Hook environment, exported in the monitor like LXC (inherited by every hook).
     let rootfs_path = conf.rootfs.location.clone().or_else(|| conf.rootfs.path.clone()).unwrap_or_default();
-    let rootfs_mount = conf.rootfs.mount.clone().unwrap_or_else(|| rootfs_path.clone());
+    // Non-dir backends (overlay, loop) mount somewhere other than their location.
+    let rootfs_mount = conf.rootfs.mount.clone().unwrap_or_else(|| match rlxc_storage::open(&conf.rootfs) {
+        Ok(s) if !s.is_directory() => s.mount_target().to_string_lossy().into_owned(),
+        _ => rootfs_path.clone(),
+    });
     hooks::export_common_env(
         &m.name,
         &m.config_path,

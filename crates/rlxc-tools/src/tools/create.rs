@@ -30,8 +30,14 @@ Options :
   -n, --name=NAME               NAME of the container
   -f, --config=CONFIG           Initial configuration file
   -t, --template=TEMPLATE       Template to use to setup container
-  -B, --bdev=BDEV               Backing store type to use (rlxc: dir)
+  -B, --bdev=BDEV               Backing store type to use
       --dir=DIR                 Place rootfs directory under DIR
+
+  BDEV options for LOOP (with -B/--bdev loop) :
+      --fstype=TYPE             Create fstype TYPE
+      --fssize=SIZE[U]          Create filesystem of
+                                size SIZE * unit U (bBkKmMgGtT)
+                                (Default: 1G, default unit: M)
 ";
 
 /// Entry point; `args` excludes the program name.
@@ -67,10 +73,21 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{prog}: {}: Container already exists", cli.name);
         return 1;
     }
+    // --fssize SIZE[bBkKmMgGtT] (LXC's parse_byte_size_string).
+    let fssize = match p.value("fssize").map(rlxc_core::clone::parse_fssize) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => {
+            eprintln!("{prog}: {}: --fssize: {e}", cli.name);
+            return 1;
+        }
+    };
     let o = CreateOptions {
         template,
         config_file: p.value("config").map(PathBuf::from),
         bdev: p.value("bdev").map(str::to_string),
+        fssize,
+        fstype: p.value("fstype").map(str::to_string),
         dir: p.value("dir").map(PathBuf::from),
         template_args: p.trailing.clone(),
     };

@@ -1,0 +1,309 @@
+//! Cloning a container (LXC's `clone()` API, `lxc-copy`): a new container directory and config
+//! (hostname and MAC addresses renewed unless asked to keep them, paths under the old container
+//! directory moved to the new one), the rootfs copied or snapshotted through the storage
+//! backend, the dependency files of an overlay snapshot (`lxc_snapshots` in the origin,
+//! `lxc_rdepends` in the clone), then the clone hooks with the new rootfs mounted.
+
+use std::path::{Path, PathBuf};
+
+use rlxc_config::{ContainerConfig, HookKind};
+use rlxc_storage::clone::NewRootfs;
+use rlxc_storage::Storage;
+use tracing::{info, warn};
+
+use crate::container::Container;
+use crate::paths;
+
+pub use rlxc_storage::clone::parse_fssize;
+
+/// A clone failure, naming the containers involved.
+#[derive(Debug, thiserror::Error)]
+pub enum CloneError {
+    /// The origin has no config.
+    #[error("container \"{0}\" is not defined")]
+    NotDefined(String),
+    /// The origin runs and `allow_running` was not given.
+    #[error("container \"{0}\" is running")]
+    Running(String),
+    /// The new name is taken.
+    #[error("container \"{0}\" already exists")]
+    Exists(String),
+    /// The new name is not usable.
+    #[error("invalid container name \"{0}\"")]
+    BadName(String),
+    /// The origin has no rootfs to clone.
+    #[error("container \"{0}\" has no rootfs (lxc.rootfs.path)")]
+    NoRootfs(String),
+    /// Storage backend failure.
+    #[error("clone of \"{name}\": {source}")]
+    Storage {
+        /// The origin.
+        name: String,
+        /// What failed.
+        #[source]
+        source: rlxc_storage::StorageError,
+    },
+    /// Anything else, with its context.
+    #[error("clone of \"{name}\": {msg}")]
+    Other {
+        /// The origin.
+        name: String,
+        /// What failed.
+        msg: String,
+    },
+}
+
+/// What `lxc-copy` / the clone API was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CloneOptions {
+    /// New name.
+    pub newname: String,
+    /// New lxcpath (None: the origin's).
+    pub newpath: Option<String>,
+    /// Copy-on-write clone (`-s`, LXC_CLONE_SNAPSHOT).
+    pub snapshot: bool,
+    /// Keep the hostname (`-K`, LXC_CLONE_KEEPNAME).
+    pub keepname: bool,
+    /// Keep the MAC addresses (`-M`, LXC_CLONE_KEEPMACADDR).
+    pub keepmac: bool,
+    /// Clone a running container (`-a`).
+    pub allow_running: bool,
+    /// Backing store of the clone (`-B`).
+    pub bdev: Option<String>,
+    /// New filesystem size (`-L`, loop).
+    pub fssize: Option<u64>,
+    /// Extra arguments for the clone hooks.
+    pub hook_args: Vec<String>,
+    /// The new container's directory may exist (snapshot restore in place keeps `snaps`).
+    pub into_existing_dir: bool,
+}
+
+fn other(name: &str, msg: impl Into<String>) -> CloneError {
+    CloneError::Other { name: name.to_string(), msg: msg.into() }
+}
+
+/// Clone `src` as `o.newname`. On failure nothing of the new container remains.
+pub fn clone_container(src: &Container, o: &CloneOptions) -> Result<Container, CloneError> {
+    if !src.is_defined() {
+        return Err(CloneError::NotDefined(src.name.clone()));
+    }
+    if !paths::valid_name(&o.newname) {
+        return Err(CloneError::BadName(o.newname.clone()));
+    }
+    let newpath = o.newpath.clone().unwrap_or_else(|| src.lxcpath.clone());
+    if src.is_running() && !o.allow_running {
+        return Err(CloneError::Running(src.name.clone()));
+    }
+    let ndir = paths::container_dir(&newpath, &o.newname);
+    let dir_existed = ndir.exists();
+    if paths::config_path(&newpath, &o.newname).exists() || (dir_existed && !o.into_existing_dir) {
+        return Err(CloneError::Exists(o.newname.clone()));
+    }
+    if src.conf.rootfs.path.as_deref().unwrap_or("").is_empty() {
+        return Err(CloneError::NoRootfs(src.name.clone()));
+    }
+    std::fs::create_dir_all(&ndir).map_err(|e| other(&src.name, format!("create {}: {e}", ndir.display())))?;
+    let res = (|| {
+        let _lock =
+            crate::lock::ContainerLock::acquire(&newpath, &o.newname).map_err(|e| other(&src.name, e.to_string()))?;
+        clone_inner(src, o, &newpath, &ndir)
+    })();
+    match res {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            if dir_existed {
+                let _ = std::fs::remove_file(ndir.join("config"));
+            } else if let Err(re) = std::fs::remove_dir_all(&ndir) {
+                warn!("remove {}: {re}", ndir.display());
+            }
+            Err(e)
+        }
+    }
+}
+
+fn clone_inner(src: &Container, o: &CloneOptions, newpath: &str, ndir: &Path) -> Result<Container, CloneError> {
+    let sname = &src.name;
+    let odir = paths::container_dir(&src.lxcpath, sname);
+    let orig =
+        rlxc_storage::open(&src.conf.rootfs).map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
+    let spec = NewRootfs { kind: o.bdev.clone(), dir: None, fssize: o.fssize, fstype: None };
+    let new = rlxc_storage::clone::clone_rootfs(orig.as_ref(), ndir, o.snapshot, &spec)
+        .map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
+    let r = finish_clone(src, o, newpath, ndir, &odir, orig.as_ref(), new.as_ref());
+    if r.is_err() {
+        let _ = new.destroy();
+    }
+    r
+}
+
+fn finish_clone(
+    src: &Container,
+    o: &CloneOptions,
+    newpath: &str,
+    ndir: &Path,
+    odir: &Path,
+    orig: &dyn Storage,
+    new: &dyn Storage,
+) -> Result<Container, CloneError> {
+    let sname = &src.name;
+    let set = |c: &mut ContainerConfig, k: &str, v: &str| c.set_item(k, v).map_err(|e| other(sname, e.to_string()));
+    let mut conf = src.conf.clone();
+    set(&mut conf, "lxc.rootfs.path", &new.config_value())?;
+    if !o.keepname {
+        set(&mut conf, "lxc.uts.name", &o.newname)?;
+    }
+    if !o.keepmac {
+        let idx: Vec<u32> = conf.net.iter().filter(|(_, n)| n.hwaddr.is_some()).map(|(i, _)| *i).collect();
+        for i in idx {
+            set(&mut conf, &format!("lxc.net.{i}.hwaddr"), "00:16:3e:xx:xx:xx")?;
+        }
+    }
+    // Paths under the old container directory (fstab, hooks, log file, ...) follow the clone;
+    // files living there are copied.
+    let old_prefix = odir.to_string_lossy().into_owned();
+    let new_prefix = ndir.to_string_lossy().into_owned();
+    let mut text = String::new();
+    for line in conf.to_config_string().lines() {
+        let key = line.split('=').next().unwrap_or("").trim();
+        if key != "lxc.rootfs.path" && line.contains(&old_prefix) {
+            let moved = line.replace(&old_prefix, &new_prefix);
+            copy_referenced_files(line, &old_prefix, &new_prefix);
+            text.push_str(&moved);
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
+    }
+    let cfg = paths::config_path(newpath, &o.newname);
+    std::fs::write(&cfg, &text).map_err(|e| other(sname, format!("write {}: {e}", cfg.display())))?;
+    let newc = Container::new(&o.newname, newpath, None).map_err(|e| other(sname, e.to_string()))?;
+
+    // An overlay clone over the origin's own rootfs depends on it.
+    let depends = new.kind().starts_with("overlay") && orig.is_directory();
+    if depends && o.snapshot {
+        add_dependency(&src.lxcpath, sname, newpath, &o.newname).map_err(|e| other(sname, e))?;
+    }
+    update_rootfs(src, o, &newc, new).inspect_err(|_| {
+        if depends && o.snapshot {
+            let _ = remove_dependency(&src.lxcpath, sname, newpath, &o.newname);
+        }
+    })?;
+    info!("cloned \"{}\" to \"{}\" ({})", sname, o.newname, new.config_value());
+    Ok(newc)
+}
+
+/// Copy a file named in a config line (`lxc.mount.fstab = /old/dir/fstab`) that lives in the old
+/// container directory to the same place in the new one (LXC's copy_fstab / copyhooks).
+fn copy_referenced_files(line: &str, old_prefix: &str, new_prefix: &str) {
+    let value = line.split_once('=').map(|(_, v)| v).unwrap_or("");
+    for word in value.split_whitespace() {
+        if let Some(rest) = word.strip_prefix(old_prefix) {
+            let from = PathBuf::from(word);
+            if from.is_file() {
+                let to = PathBuf::from(format!("{new_prefix}{rest}"));
+                if let Some(p) = to.parent() {
+                    let _ = std::fs::create_dir_all(p);
+                }
+                if let Err(e) = std::fs::copy(&from, &to) {
+                    warn!("copy {} to {}: {e}", from.display(), to.display());
+                }
+            }
+        }
+    }
+}
+
+/// With the new rootfs mounted: write the new hostname into `/etc/hostname` (unless `-K`), then
+/// run the clone hooks (LXC's clone_update_rootfs).
+fn update_rootfs(src: &Container, o: &CloneOptions, newc: &Container, new: &dyn Storage) -> Result<(), CloneError> {
+    let has_hooks = !newc.conf.hooks_for(HookKind::Clone).is_empty();
+    if o.keepname && !has_hooks {
+        return Ok(());
+    }
+    let name = newc.name.clone();
+    let cfg = newc.config_path();
+    let rootfs_path = newc.conf.rootfs.path.clone().unwrap_or_default();
+    rlxc_storage::clone::with_mounted(&[new], |p| {
+        let root = &p[0];
+        if !o.keepname {
+            let hn = root.join("etc/hostname");
+            // Only a regular file: a symlink could point anywhere on the host.
+            if std::fs::symlink_metadata(&hn).map(|m| m.is_file()).unwrap_or(false) {
+                std::fs::write(&hn, format!("{name}\n")).map_err(|e| format!("write {}: {e}", hn.display()))?;
+            }
+        }
+        if has_hooks {
+            let env = vec![
+                ("LXC_SRC_NAME".to_string(), src.name.clone()),
+                ("LXC_NAME".to_string(), name.clone()),
+                ("LXC_CONFIG_FILE".to_string(), cfg.to_string_lossy().into_owned()),
+                ("LXC_ROOTFS_MOUNT".to_string(), root.to_string_lossy().into_owned()),
+                ("LXC_ROOTFS_PATH".to_string(), rootfs_path.clone()),
+            ];
+            crate::hooks::run_hooks(&newc.conf, &name, HookKind::Clone, &env, &o.hook_args)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+    .map_err(|e| other(&src.name, format!("update the clone's rootfs: {e}")))
+}
+
+/// `<lxcpath>/<name>/lxc_snapshots` / `lxc_rdepends`.
+fn dep_file(lxcpath: &str, name: &str, file: &str) -> PathBuf {
+    paths::container_dir(lxcpath, name).join(file)
+}
+
+/// Read `lxc_snapshots`: pairs of lines `lxcpath`, `name`.
+pub fn dependents(lxcpath: &str, name: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dep_file(lxcpath, name, "lxc_snapshots")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].to_string(), c[1].to_string())).collect()
+}
+
+/// The origin a clone depends on (`lxc_rdepends`).
+pub fn origin(lxcpath: &str, name: &str) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(dep_file(lxcpath, name, "lxc_rdepends")).ok()?;
+    let mut l = text.lines();
+    Some((l.next()?.to_string(), l.next()?.to_string()))
+}
+
+fn write_dependents(lxcpath: &str, name: &str, deps: &[(String, String)]) -> Result<(), String> {
+    let f = dep_file(lxcpath, name, "lxc_snapshots");
+    if deps.is_empty() {
+        return match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("remove {}: {e}", f.display())),
+            _ => Ok(()),
+        };
+    }
+    let text: String = deps.iter().map(|(p, n)| format!("{p}\n{n}\n")).collect();
+    std::fs::write(&f, text).map_err(|e| format!("write {}: {e}", f.display()))
+}
+
+/// Record that `newpath/newname` depends on `lxcpath/name` (both files).
+pub fn add_dependency(lxcpath: &str, name: &str, newpath: &str, newname: &str) -> Result<(), String> {
+    let mut deps = dependents(lxcpath, name);
+    deps.push((newpath.to_string(), newname.to_string()));
+    write_dependents(lxcpath, name, &deps)?;
+    let f = dep_file(newpath, newname, "lxc_rdepends");
+    std::fs::write(&f, format!("{lxcpath}\n{name}\n")).map_err(|e| format!("write {}: {e}", f.display()))
+}
+
+/// Forget that `newpath/newname` depends on `lxcpath/name` (destroy of the clone).
+pub fn remove_dependency(lxcpath: &str, name: &str, newpath: &str, newname: &str) -> Result<(), String> {
+    let deps: Vec<_> = dependents(lxcpath, name).into_iter().filter(|(p, n)| !(p == newpath && n == newname)).collect();
+    write_dependents(lxcpath, name, &deps)
+}
+
+/// Before destroying `lxcpath/name`: refuse when snapshot clones depend on it (LXC: "Destroying
+/// this container would destroy its snapshots"); afterwards call [`forget_origin`].
+pub fn has_dependents(lxcpath: &str, name: &str) -> bool {
+    !dependents(lxcpath, name).is_empty()
+}
+
+/// After destroying a clone: drop it from its origin's `lxc_snapshots`.
+pub fn forget_origin(lxcpath: &str, name: &str, origin: Option<(String, String)>) {
+    if let Some((op, on)) = origin {
+        if let Err(e) = remove_dependency(&op, &on, lxcpath, name) {
+            warn!("update dependencies of \"{on}\": {e}");
+        }
+    }
+}
