@@ -132,7 +132,8 @@ fn child(a: &ChildArgs<'_>, go: Option<std::fs::File>) -> ! {
         forkexec::exit_now(1)
     };
     if let Some(mut go) = go {
-        // Wait until the parent wrote our uid map; EOF or "0" means it could not.
+        // Wait until the parent wrote our uid map and moved the interfaces in; EOF or "0"
+        // means it could not.
         let mut b = [0u8; 1];
         if go.read_exact(&mut b).is_err() || b[0] != b'1' {
             forkexec::exit_now(1);
@@ -243,15 +244,18 @@ pub fn main(args: &[String]) -> i32 {
         return 1;
     }
     let a = ChildArgs { argv: &argv, flags, setuid, hostname, remount: parsed.has("remount") };
-    let pipe = match setuid {
-        Some(_) => match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+    // The child waits until its uid map is written and the interfaces are moved in, so the
+    // command sees them (LXC did not wait for the interfaces).
+    let pipe = if setuid.is_some() || !ifnames.is_empty() {
+        match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
             Ok((r, w)) => Some((std::fs::File::from(r), std::fs::File::from(w))),
             Err(e) => {
                 error(&format!("Failed to create a pipe: {e}"));
                 return 1;
             }
-        },
-        None => None,
+        }
+    } else {
+        None
     };
     let (go_r, go_w) = match pipe {
         Some((r, w)) => (Some(r), Some(w)),
@@ -269,28 +273,29 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     drop(go_r);
-    if let (Some(uid), Some(mut go)) = (setuid, go_w) {
+    let mut ok = true;
+    if let Some(uid) = setuid {
         let (own, _) = rlxc_sys::process::getuid_gid();
         let map = format!("{uid} {own} 1\n");
-        let ok = match std::fs::write(format!("/proc/{pid}/uid_map"), map) {
-            Ok(()) => true,
-            Err(e) => {
-                error(&format!("Failed to write uid mapping to \"/proc/{pid}/uid_map\": {e}"));
-                error("Failed to map uid");
-                false
-            }
-        };
-        let _ = go.write_all(if ok { b"1" } else { b"0" });
-        drop(go);
-        if !ok {
-            let _ = forkexec::wait_exit(pid);
-            return 1;
+        if let Err(e) = std::fs::write(format!("/proc/{pid}/uid_map"), map) {
+            error(&format!("Failed to write uid mapping to \"/proc/{pid}/uid_map\": {e}"));
+            error("Failed to map uid");
+            ok = false;
         }
     }
-    for ifname in &ifnames {
-        if let Err(e) = rlxc_net::iface::attach_interface(pid, ifname, None) {
-            error(&format!("Could not move interface \"{ifname}\" into container {pid}: {e}"));
+    if ok {
+        for ifname in &ifnames {
+            if let Err(e) = rlxc_net::iface::attach_interface(pid, ifname, None) {
+                error(&format!("Could not move interface \"{ifname}\" into container {pid}: {e}"));
+            }
         }
+    }
+    if let Some(mut go) = go_w {
+        let _ = go.write_all(if ok { b"1" } else { b"0" });
+    }
+    if !ok {
+        let _ = forkexec::wait_exit(pid);
+        return 1;
     }
     if parsed.has("daemon") {
         return 0;
