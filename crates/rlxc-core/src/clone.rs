@@ -103,6 +103,11 @@ pub fn clone_container(src: &Container, o: &CloneOptions) -> Result<Container, C
         return Err(CloneError::NoRootfs(src.name.clone()));
     }
     std::fs::create_dir_all(&ndir).map_err(|e| other(&src.name, format!("create {}: {e}", ndir.display())))?;
+    if !dir_existed {
+        // LXC makes a clone's directory 0770.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&ndir, std::fs::Permissions::from_mode(0o770));
+    }
     let res = (|| {
         let _lock =
             crate::lock::ContainerLock::acquire(&newpath, &o.newname).map_err(|e| other(&src.name, e.to_string()))?;
@@ -175,7 +180,11 @@ fn finish_clone(
         text.push('\n');
     }
     let cfg = paths::config_path(newpath, &o.newname);
-    std::fs::write(&cfg, &text).map_err(|e| other(sname, format!("write {}: {e}", cfg.display())))?;
+    write_config(&cfg, &text).map_err(|e| other(sname, format!("write {}: {e}", cfg.display())))?;
+    // LXC's dest dir: overlay clones get an empty `rootfs` too.
+    if new.kind().starts_with("overlay") {
+        let _ = std::fs::create_dir_all(ndir.join("rootfs"));
+    }
     let newc = Container::new(&o.newname, newpath, None).map_err(|e| other(sname, e.to_string()))?;
 
     // An overlay clone over the origin's own rootfs depends on it.
@@ -190,6 +199,14 @@ fn finish_clone(
     })?;
     info!("cloned \"{}\" to \"{}\" ({})", sname, o.newname, new.config_value());
     Ok(newc)
+}
+
+/// Write a config 0640 as LXC's save_config does.
+fn write_config(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// Copy a file named in a config line (`lxc.mount.fstab = /old/dir/fstab`) that lives in the old
