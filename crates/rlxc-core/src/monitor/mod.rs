@@ -49,6 +49,9 @@ pub struct Monitor {
     pub security: Option<crate::security::SecurityPlan>,
     /// The seccomp notify handler when the policy has notify rules.
     pub notify: Option<crate::security::NotifyHandler>,
+    /// State changes made while answering a command (FREEZE/UNFREEZE), served to state clients
+    /// once the command is answered.
+    pub pending_states: Vec<State>,
 }
 
 impl Monitor {
@@ -70,6 +73,7 @@ impl Monitor {
             cgroups: None,
             security: None,
             notify: None,
+            pending_states: Vec::new(),
         }
     }
 
@@ -122,17 +126,14 @@ impl CommandHandler for Monitor {
             return Err(libc::ENOENT);
         }
         self.state = State::Freezing;
-        match cg.freeze(timeout as i64) {
-            Ok(()) => {
-                self.state = State::Frozen;
-                Ok(())
-            }
-            Err(e) => {
-                warn!("freeze: {e}");
-                self.state = State::Running;
-                Err(libc::EIO)
-            }
-        }
+        self.pending_states.push(State::Freezing);
+        let r = cg.freeze(timeout as i64);
+        self.state = if r.is_ok() { State::Frozen } else { State::Running };
+        self.pending_states.push(self.state);
+        r.map_err(|e| {
+            warn!("freeze: {e}");
+            libc::EIO
+        })
     }
     fn unfreeze(&mut self, timeout: i32) -> Result<(), Errno> {
         let cg = self.cgroups.as_ref().ok_or(libc::ENOENT)?;
@@ -141,7 +142,9 @@ impl CommandHandler for Monitor {
         }
         match cg.unfreeze(timeout as i64) {
             Ok(()) => {
+                // LXC serves THAWED and records RUNNING.
                 self.state = State::Running;
+                self.pending_states.push(State::Thawed);
                 Ok(())
             }
             Err(e) => {
@@ -351,6 +354,9 @@ pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'
                     let raw = server.poll_fd().as_raw_fd();
                     if let Err(e) = server.handle_ready(raw, m) {
                         warn!("command server: {e}");
+                    }
+                    for st in std::mem::take(&mut m.pending_states) {
+                        server.set_state(&m.lxcpath, &m.name, st);
                     }
                 }
                 T_CONSOLE => {
