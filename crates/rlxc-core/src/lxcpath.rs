@@ -113,6 +113,20 @@ pub fn lxcpath_rundir(lxcpath: &str) -> PathBuf {
     PathBuf::from(format!("{}/lxc/{}", rundir().display(), lxcpath))
 }
 
+/// Check that `name` can name a container in an lxcpath: LXC keeps every container in
+/// `<lxcpath>/<name>/` and its command socket at `<lxcpath>/<name>/command`, so a name that is
+/// empty, `.`/`..`, holds a `/` or NUL, or is longer than NAME_MAX would point outside the
+/// container's directory (or at another container's socket). Tools that take `-n NAME` refuse
+/// such names before touching the disk or a socket. `Err` carries LXC's wording.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let bad =
+        name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') || name.len() > 255;
+    if bad {
+        return Err(format!("invalid container name \"{}\"", name.escape_debug()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +141,15 @@ mod tests {
     #[test]
     fn given_path_is_kept_verbatim() {
         assert_eq!(resolve(Some("/tmp/x/")), "/tmp/x/");
+    }
+
+    #[test]
+    fn check_name_refuses_paths() {
+        for bad in ["", ".", "..", "a/b", "../c", "c/", "a\0b", &"x".repeat(256)] {
+            assert!(check_name(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["c1", "a.b", "...", "with space", "x-y_z", &"x".repeat(255)] {
+            assert!(check_name(good).is_ok(), "{good:?} refused");
+        }
     }
 }

@@ -52,6 +52,10 @@ pub fn main(argv: &[String]) -> i32 {
         eprintln!("lxc-device: missing container name, use --name option");
         return 1;
     };
+    if let Err(e) = rlxc_core::lxcpath::check_name(name) {
+        eprintln!("lxc-device: {name}: {e}");
+        return 1;
+    }
     let mut pos: Vec<String> = parsed.positional.clone();
     pos.extend(parsed.trailing.iter().cloned());
     if pos.len() < 2 || pos.len() > 3 {

@@ -13,6 +13,26 @@ use rlxc_core::state::State;
 use super::cmd_common::{self, DiskConfig};
 use crate::args::Opt;
 
+/// `println!` for tools whose output is often piped (`lxc-info | head -1`): LXC's C tools die
+/// quietly of SIGPIPE when the reader goes away, but Rust ignores SIGPIPE and `println!` panics
+/// on EPIPE. On a failed write, end the process with the status a SIGPIPE death shows (141).
+pub(crate) fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    if o.write_fmt(args).and_then(|_| o.write_all(b"\n")).and_then(|_| o.flush()).is_err() {
+        std::process::exit(141);
+    }
+}
+
+/// [`out`] without the newline.
+pub(crate) fn out_raw(s: &str) {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    if o.write_all(s.as_bytes()).and_then(|_| o.flush()).is_err() {
+        std::process::exit(141);
+    }
+}
+
 const OPTS: &[Opt] = &[
     Opt::arg('c', "config"),
     Opt::flag('i', "ips"),
@@ -62,9 +82,9 @@ struct Printer {
 impl Printer {
     fn line(&self, key: &str, value: &str) {
         if !self.humanize && self.filter_count == 1 {
-            println!("{value}");
+            out(format_args!("{value}"));
         } else {
-            println!("{key:<15} {value}");
+            out(format_args!("{key:<15} {value}"));
         }
     }
 }
@@ -100,6 +120,10 @@ pub fn main(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let name = c.name.clone().unwrap_or_default();
+    if let Err(e) = rlxc_core::lxcpath::check_name(&name) {
+        eprintln!("lxc-info: {name}: {e}");
+        return 1;
+    }
     let lxcpath = c.lxcpath.clone();
     let p = &c.parsed;
     let humanize = !p.has("no-humanize");
@@ -172,46 +196,46 @@ pub fn main(args: &[String]) -> i32 {
             if humanize {
                 // LXC parses with strtof (single precision) before dividing.
                 let secs = f64::from(ns as f32) / 1_000_000_000.0;
-                println!("{:<15} {:.2} seconds", "CPU use:", secs);
+                out(format_args!("{:<15} {:.2} seconds", "CPU use:", secs));
             } else {
-                println!("{:<15} {}", "CPU use:", ns);
+                out(format_args!("{:<15} {}", "CPU use:", ns));
             }
         }
         if let Some(b) = st.blkio_bytes {
-            println!("{:<15} {}", "BlkIO use:", show(b));
+            out(format_args!("{:<15} {}", "BlkIO use:", show(b)));
         }
         if let Some(m) = st.memory_bytes {
-            println!("{:<15} {}", "Memory use:", show(m));
+            out(format_args!("{:<15} {}", "Memory use:", show(m)));
         }
         if let Some(k) = st.kmem_bytes {
-            println!("{:<15} {}", "KMem use:", show(k));
+            out(format_args!("{:<15} {}", "KMem use:", show(k)));
         }
         for (link, rx, tx) in net_links(&name, &lxcpath) {
-            println!("{:<15} {}", "Link:", link);
+            out(format_args!("{:<15} {}", "Link:", link));
             // Printed from the container's point of view: host rx is container tx.
             if let Some(rx) = rx {
-                println!("{:<15} {}", " TX bytes:", show(rx));
+                out(format_args!("{:<15} {}", " TX bytes:", show(rx)));
             }
             if let Some(tx) = tx {
-                println!("{:<15} {}", " RX bytes:", show(tx));
+                out(format_args!("{:<15} {}", " RX bytes:", show(tx)));
             }
-            println!("{:<15} {}", " Total bytes:", show(rx.unwrap_or(0) + tx.unwrap_or(0)));
+            out(format_args!("{:<15} {}", " Total bytes:", show(rx.unwrap_or(0) + tx.unwrap_or(0))));
         }
     }
     for key in &keys {
         match conf.item(key) {
             Ok(v) if v.is_empty() => {
                 if !humanize && keys.len() == 1 {
-                    println!();
+                    out(format_args!(""));
                 } else {
-                    println!("{key} =");
+                    out(format_args!("{key} ="));
                 }
             }
             Ok(v) => {
                 if !humanize && keys.len() == 1 {
-                    println!("{v}");
+                    out(format_args!("{v}"));
                 } else {
-                    println!("{key} = {v}");
+                    out(format_args!("{key} = {v}"));
                 }
             }
             Err(()) => eprintln!("{key} invalid"),
@@ -261,7 +285,7 @@ fn print_json(name: &str, lxcpath: &str, state: State, conf: &DiskConfig, keys: 
         }
         o.insert("config".into(), Value::Object(cm));
     }
-    println!("{}", Value::Object(o));
+    out(format_args!("{}", Value::Object(o)));
     0
 }
 

@@ -254,9 +254,9 @@ fn collect(ctx: &Ctx, lxcpath: &str, f: &Filters, parent: Option<&str>, lvl: usi
             e.state = Some(state_str.to_string());
             if let Some(a) = item(&name, lxcpath, &conf, "lxc.start.auto", running) {
                 match a.trim().parse::<u32>() {
-                    Ok(v) if v > 1 => println!("Wrong value for 'lxc.start.auto = {v}'."),
+                    Ok(v) if v > 1 => super::info::out(format_args!("Wrong value for 'lxc.start.auto = {v}'.")),
                     Ok(v) => e.autostart = v == 1,
-                    Err(_) => println!("Could not parse value for 'lxc.start.auto'."),
+                    Err(_) => super::info::out(format_args!("Could not parse value for 'lxc.start.auto'.")),
                 }
             }
             if running {
@@ -372,7 +372,7 @@ fn print_names(list: &[Entry], w: &Widths, termwidth: usize, line: bool) {
     if len > 0 {
         s.push('\n');
     }
-    print!("{s}");
+    super::info::out_raw(&s);
 }
 
 fn print_fancy(list: &[Entry], w: &Widths, fmt: &str) -> bool {
@@ -430,7 +430,7 @@ fn print_fancy(list: &[Entry], w: &Widths, fmt: &str) -> bool {
         }
         s.push('\n');
     }
-    print!("{s}");
+    super::info::out_raw(&s);
     true
 }
 
@@ -497,7 +497,7 @@ pub fn main(args: &[String]) -> i32 {
     let mut list = Vec::new();
     collect(&Ctx { fsroot: String::new(), host: true }, &c.lxcpath, &f, None, 0, &mut list);
     if json_out {
-        println!("{}", to_json(&list));
+        super::info::out(format_args!("{}", to_json(&list)));
         return 0;
     }
     if list.is_empty() {

@@ -53,6 +53,10 @@ pub fn main(argv: &[String]) -> i32 {
     let mut pos: Vec<String> = p.positional.iter().chain(p.trailing.iter()).cloned().collect();
     // `-n NAME [-P LXCPATH]` names a container's config instead of a file (check, get, show).
     if let Some(name) = p.value("name") {
+        if let Err(e) = rlxc_core::lxcpath::check_name(name) {
+            eprintln!("rlxc config: {e}");
+            return 1;
+        }
         let lxcpath = match p.value("lxcpath") {
             Some(l) => l.to_string(),
             None => match rlxc_config::SystemConfig::load_for_euid(rustix::process::geteuid().as_raw()) {

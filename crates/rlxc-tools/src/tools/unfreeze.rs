@@ -20,6 +20,10 @@ pub fn main(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let name = c.name.clone().unwrap_or_default();
+    if let Err(e) = rlxc_core::lxcpath::check_name(&name) {
+        eprintln!("lxc-unfreeze: {name}: {e}");
+        return 1;
+    }
     match freeze_thaw(&name, &c.lxcpath, false) {
         Ok(()) => 0,
         Err(e) => {

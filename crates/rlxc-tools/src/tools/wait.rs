@@ -31,6 +31,10 @@ pub fn main(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let name = c.name.clone().unwrap_or_default();
+    if let Err(e) = rlxc_core::lxcpath::check_name(&name) {
+        eprintln!("lxc-wait: {name}: {e}");
+        return 1;
+    }
     let Some(states) = c.parsed.value("state") else {
         eprintln!("lxc-wait: missing state option to wait for.");
         return 1;

@@ -1,0 +1,138 @@
+//! Hostile and careless command lines against the tools: names that are paths, output piped into
+//! a reader that goes away. Each must end with a clear message and a non-zero status, never a
+//! panic, and never reach another container's directory or socket.
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+
+use rlxc_suite::{busybox_container, require_root, require_tools, tool, HostState, Lxcpath};
+
+fn show(o: &Output) -> String {
+    format!(
+        "rc={:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn no_panic(o: &Output) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "the tool panicked: {}", show(o));
+}
+
+/// Names that are paths (`../x`, `x/`, `a/b`, `.`, `..`) are refused by every tool that takes
+/// `-n NAME` in the commands/net/config areas, naming the bad name, without looking at a socket.
+#[test]
+fn path_names_are_refused() {
+    let test = "path_names_are_refused";
+    if !require_tools(test) {
+        return;
+    }
+    let lp = Lxcpath::new("rbname");
+    // A real container next door: `../<lxcpath>/c1` must not reach it.
+    std::fs::create_dir_all(lp.path.join("c1")).expect("mkdir");
+    std::fs::write(lp.path.join("c1/config"), "lxc.uts.name = c1\n").expect("config");
+    let base = lp.path.file_name().and_then(|f| f.to_str()).unwrap_or("x").to_string();
+    let sneaky = format!("../{base}/c1");
+    for name in [sneaky.as_str(), "c1/", "a/b", ".", ".."] {
+        for (t, extra) in [
+            ("info", vec![]),
+            ("wait", vec!["-s", "RUNNING", "-t", "0"]),
+            ("freeze", vec![]),
+            ("unfreeze", vec![]),
+            ("device", vec!["add", "lo"]),
+        ] {
+            let mut args = vec!["-n", name];
+            args.extend(extra);
+            let o = lp.lxc(t, &args);
+            no_panic(&o);
+            assert!(!o.status.success(), "lxc-{t} -n {name:?} should fail: {}", show(&o));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains(&format!("invalid container name \"{name}\"")),
+                "lxc-{t} -n {name:?}: expected the bad name in the error: {}",
+                show(&o)
+            );
+            assert!(o.stdout.is_empty(), "lxc-{t} -n {name:?} printed a state: {}", show(&o));
+        }
+        let o = Command::new(tool("rlxc"))
+            .args(["config", "check", "-n", name, "-P", lp.as_str()])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rlxc config");
+        no_panic(&o);
+        assert!(!o.status.success(), "rlxc config -n {name:?} should fail: {}", show(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("invalid container name"), "{}", show(&o));
+    }
+}
+
+/// Run `program args` with stdout on a pipe whose reader closes after the first byte.
+fn closed_reader(program: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = child.stdout.take().expect("stdout pipe");
+    let mut one = [0u8; 1];
+    let _ = out.read(&mut one);
+    drop(out);
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let status = child.wait().expect("wait");
+    (status.code(), err)
+}
+
+/// `lxc-info | head -1` and `lxc-ls -f | head -1` end quietly like LXC's C tools (which die of
+/// SIGPIPE), not with a Rust panic and backtrace on stderr.
+#[test]
+fn piped_output_to_a_closed_reader_does_not_panic() {
+    let test = "piped_output_to_a_closed_reader_does_not_panic";
+    if !require_root(test) || !require_tools(test) {
+        return;
+    }
+    let lp = Lxcpath::new("rbpipe");
+    let before = HostState::capture(lp.as_str());
+    // Many containers so lxc-ls writes more than one pipe buffer's worth would not be needed:
+    // the first write after the reader is gone is enough to hit EPIPE, and lxc-info writes a
+    // line per field.
+    let p0 = format!("rbp{}-0", std::process::id());
+    for i in 0..3 {
+        busybox_container(&lp, &format!("rbp{}-{i}", std::process::id()), "");
+    }
+    let o = lp.lxc("start", &["-n", &p0]);
+    assert!(o.status.success(), "start: {}", show(&o));
+    for _ in 0..5 {
+        let (code, err) = closed_reader(&tool("lxc-info"), &["-P", lp.as_str(), "-n", &p0]);
+        assert!(!err.contains("panicked"), "lxc-info panicked (rc {code:?}): {err}");
+        let (code, err) = closed_reader(&tool("lxc-ls"), &["-P", lp.as_str(), "-f"]);
+        assert!(!err.contains("panicked"), "lxc-ls panicked (rc {code:?}): {err}");
+    }
+    let o = lp.lxc("stop", &["-n", &p0, "-k"]);
+    assert!(o.status.success(), "stop: {}", show(&o));
+    let needle = lp.as_str().to_string();
+    drop(lp);
+    assert_nothing_left_of(&before, &needle, &p0);
+}
+
+/// [`HostState::assert_nothing_left`] limited to cgroups of container `name` (other engineers'
+/// containers come and go in the same host cgroup tree while this runs).
+pub fn assert_nothing_left_of(before: &HostState, needle: &str, name: &str) {
+    let mut now = HostState::capture(needle);
+    let ours = |c: &String| c.ends_with(&format!(".{name}")) || c.contains(&format!(".{name}-"));
+    now.cgroups.retain(|c| ours(c) || before.cgroups.contains(c));
+    let mut leaks: Vec<String> = now.cgroups.difference(&before.cgroups).map(|c| format!("cgroup: {c}")).collect();
+    for (what, b, a) in [
+        ("mount", &before.mounts, &now.mounts),
+        ("socket", &before.sockets, &now.sockets),
+        ("monitor", &before.monitors, &now.monitors),
+    ] {
+        leaks.extend(a.difference(b).map(|x| format!("{what}: {x}")));
+    }
+    assert!(leaks.is_empty(), "left behind:\n  {}", leaks.join("\n  "));
+}
