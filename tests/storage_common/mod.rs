@@ -92,8 +92,8 @@ pub fn assert_clean(before: &HostState, lp: &Lxcpath) {
 pub fn config_value(path: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
+        .rev()
         .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| k.trim() == key)
+        .find(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().to_string())
-        .last()
 }

@@ -133,6 +133,17 @@ pub fn restore(c: &Container, snap: &str, newname: Option<&str>) -> Result<(), S
     }
     let newname = newname.unwrap_or(&c.name);
     let in_place = newname == c.name;
+    // An overlay snapshot reads through its origin's lower dir, which may live in this
+    // container's directory: that must survive an in-place restore.
+    let keep: Vec<PathBuf> = rlxc_storage::open(&sc.conf.rootfs)
+        .ok()
+        .and_then(|s| {
+            let v = s.config_value();
+            let loc = v.split_once(':').map(|(_, l)| l.to_string())?;
+            let o = rlxc_storage::overlay::Overlay::parse(s.kind(), &loc).ok()?;
+            Some(o.lowers().to_vec())
+        })
+        .unwrap_or_default();
     if in_place {
         if c.is_running() {
             return Err(ContainerError::Running(c.name.clone()).into());
@@ -145,10 +156,10 @@ pub fn restore(c: &Container, snap: &str, newname: Option<&str>) -> Result<(), S
         }
         let cdir = paths::container_dir(&c.lxcpath, &c.name);
         for e in std::fs::read_dir(&cdir).into_iter().flatten().flatten() {
-            if e.file_name() == "snaps" {
+            let p = e.path();
+            if e.file_name() == "snaps" || keep.iter().any(|k| k.starts_with(&p)) {
                 continue;
             }
-            let p = e.path();
             let r = if p.is_dir() && !p.is_symlink() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
             if let Err(err) = r {
                 return Err(SnapshotError::Other(format!("remove {}: {err}", p.display())));
