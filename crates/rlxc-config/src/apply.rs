@@ -216,7 +216,7 @@ impl ContainerConfig {
             }
             "lxc.net" => return Err(ValueError::new("only an empty value (remove every NIC) is allowed here")),
             "lxc.no_new_privs" => self.no_new_privs = parse_bool(v)?,
-            "lxc.pty.max" => self.pty_max = parse_u64(v)?,
+            "lxc.pty.max" => self.pty_max = u64::from(parse_u32(v)?),
             "lxc.rootfs.managed" => self.rootfs.managed = parse_bool(v)?,
             "lxc.rootfs.mount" => self.rootfs.mount = opt(v),
             "lxc.rootfs.options" => self.rootfs.options = opt(v),
@@ -249,7 +249,7 @@ impl ContainerConfig {
                 }
                 self.tty.dir = opt(v);
             }
-            "lxc.tty.max" => self.tty.max = parse_u64(v)?,
+            "lxc.tty.max" => self.tty.max = u64::from(parse_u32(v)?),
             "lxc.uts.name" => {
                 if v.len() > 64 {
                     return Err(ValueError::new(format!("{v:?} is longer than 64 bytes")));

@@ -42,6 +42,22 @@ fn loc(l: &Option<Location>) -> String {
     l.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+/// Longest message part shown whole; a careless `lxc.uts.name = <100 KB>` must not flood the
+/// terminal with its own value.
+const CLIP_AT: usize = 400;
+
+/// `s`, or its first ~200 characters followed by how long it really was.
+pub(crate) fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= CLIP_AT {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut end = 200;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}... ({} bytes in all)", &s[..end], s.len()))
+}
+
 /// A config error: I/O, syntax, unknown key, bad value or an inconsistent configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -57,7 +73,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A line starting with `lxc.` without `=`.
-    #[error("{at}invalid line {line:?}: expected \"key = value\"")]
+    #[error("{at}invalid line {}: expected \"key = value\"", clip(&format!("{:?}", .line)))]
     Syntax {
         /// Where.
         at: Location,
@@ -65,7 +81,7 @@ pub enum ConfigError {
         line: String,
     },
     /// A key the table doesn't know.
-    #[error("{}{key}: unknown key{}", loc(.at), .suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    #[error("{}{}: unknown key{}", loc(.at), clip(.key), .suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     UnknownKey {
         /// Where (None = API / define).
         at: Option<Location>,
@@ -75,7 +91,7 @@ pub enum ConfigError {
         suggestion: Option<String>,
     },
     /// A value the key rejects.
-    #[error("{}{key}: {msg}", loc(.at))]
+    #[error("{}{}: {}", loc(.at), clip(.key), clip(.msg))]
     Value {
         /// Where (None = API / define).
         at: Option<Location>,

@@ -101,6 +101,35 @@ fn covers(cleared: &Resolved<'_>, cleared_key: &str, line: &Resolved<'_>, line_k
     }
 }
 
+/// The first `lxc.*` line of `bytes` that rlxc cannot take as written: one holding a NUL byte
+/// (C's LXC silently cuts the value there) or one that is not UTF-8 (a lossy decode would
+/// silently change a path or name). Other lines (comments, non-`lxc.` lines, which LXC ignores)
+/// may hold anything.
+fn bad_bytes(bytes: &[u8], file: &Path) -> Option<ConfigError> {
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let start = raw.iter().position(|b| !b" \t\r\x0b\x0c".contains(b)).unwrap_or(raw.len());
+        let line = &raw[start..];
+        if !line.starts_with(b"lxc.") {
+            continue;
+        }
+        let why = if line.contains(&0) {
+            "contains a NUL byte"
+        } else if std::str::from_utf8(line).is_err() {
+            "is not valid UTF-8"
+        } else {
+            continue;
+        };
+        let key_end = line.iter().position(|b| *b == b'=' || b" \t".contains(b)).unwrap_or(line.len());
+        let key = String::from_utf8_lossy(&line[..key_end]).replace('\0', "\\0");
+        return Some(ConfigError::Value {
+            at: Some(Location { file: file.to_path_buf(), line: i + 1 }),
+            key,
+            msg: format!("the line {why}"),
+        });
+    }
+    None
+}
+
 struct Reader<'c> {
     conf: &'c mut ContainerConfig,
     /// Files being read (canonical paths), for cycle detection.
@@ -126,6 +155,9 @@ impl Reader<'_> {
         }
         let bytes =
             std::fs::read(path).map_err(|source| ConfigError::Io { at: at.clone(), path: path.into(), source })?;
+        if let Some(e) = bad_bytes(&bytes, path) {
+            return Err(e);
+        }
         let text = String::from_utf8_lossy(&bytes);
         self.stack.push(canon);
         let r = self.read_text(&text, path, top);
@@ -134,6 +166,9 @@ impl Reader<'_> {
     }
 
     fn read_text(&mut self, text: &str, file: &Path, top: bool) -> Result<(), ConfigError> {
+        if let Some(e) = bad_bytes(text.as_bytes(), file) {
+            return Err(e);
+        }
         let (lines, final_newline) = split_lines(text);
         for (i, raw) in lines.into_iter().enumerate() {
             let randomized = randomize_hwaddr_line(raw);
