@@ -108,24 +108,76 @@ fn unsupported_backend_is_refused_and_leaves_nothing() {
     assert!(!lp.path.join(&name).exists());
 }
 
+/// A btrfs filesystem in a loop image mounted under the test's lxcpath; unmounted on drop.
+struct BtrfsMount {
+    path: std::path::PathBuf,
+}
+
+impl Drop for BtrfsMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.path).status();
+    }
+}
+
 #[test]
-fn btrfs_backend_when_available() {
-    if !ready("btrfs_backend_when_available") || !require_program("btrfs_backend_when_available", "btrfs") {
+fn btrfs_backend_create_snapshot_destroy() {
+    let t = "btrfs_backend_create_snapshot_destroy";
+    if !ready(t) || !require_program(t, "btrfs") || !require_program(t, "mkfs.btrfs") {
         return;
     }
     let lp = Lxcpath::new("sbbt");
-    let on_btrfs = rlxc_suite::run("stat", &["-f", "-c", "%T", lp.as_str()]);
-    if String::from_utf8_lossy(&on_btrfs.stdout).trim() != "btrfs" {
-        skip("btrfs_backend_when_available", "the test lxcpath (/tmp) is not on btrfs");
+    let before = HostState::capture(lp.as_str());
+    let img = lp.path.join("btrfs.img");
+    std::fs::File::create(&img).and_then(|f| f.set_len(300 << 20)).expect("image");
+    let o = rlxc_suite::run("mkfs.btrfs", &["-q", img.to_str().unwrap_or("")]);
+    assert!(o.status.success(), "{}", show(&o));
+    let mnt = lp.path.join("b");
+    std::fs::create_dir_all(&mnt).expect("mkdir");
+    let o = rlxc_suite::run("mount", &["-o", "loop", img.to_str().unwrap_or(""), mnt.to_str().unwrap_or("")]);
+    if !o.status.success() {
+        skip(t, &format!("cannot mount a btrfs image: {}", show(&o)));
         return;
     }
-    let before = HostState::capture(lp.as_str());
+    let guard = BtrfsMount { path: mnt.clone() };
+    let blp = mnt.to_str().unwrap_or("").to_string();
+    let lxc = |tool: &str, args: &[&str]| {
+        let mut full = vec!["-P", blp.as_str()];
+        full.extend_from_slice(args);
+        rlxc_suite::run(rlxc_suite::tool(&format!("lxc-{tool}")), &full)
+    };
     let name = unique("sbbt");
-    create(&lp, &name, &["-B", "btrfs"]);
-    start(&lp, &name);
-    attach(&lp, &name, "true");
-    stop(&lp, &name);
-    let o = lp.lxc("destroy", &["-n", &name]);
+    let net = net_conf(&lp);
+    let o = lxc("create", &["-n", &name, "-t", "busybox", "-f", &net, "-B", "best"]);
     assert!(o.status.success(), "{}", show(&o));
+    let dir = mnt.join(&name);
+    assert_eq!(
+        config_value(&dir.join("config"), "lxc.rootfs.path"),
+        Some(format!("btrfs:{}", dir.join("rootfs").display()))
+    );
+    let subvols = rlxc_suite::run("btrfs", &["subvolume", "list", &blp]);
+    assert!(String::from_utf8_lossy(&subvols.stdout).contains(&format!("{name}/rootfs")), "{}", show(&subvols));
+    // A snapshot clone is a btrfs snapshot; lxc-snapshot too.
+    let snap = format!("{name}s");
+    let o = lxc("copy", &["-n", &name, "-N", &snap, "-s"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(!dir.join("lxc_snapshots").exists(), "btrfs snapshots are independent");
+    let o = lxc("snapshot", &["-n", &name]);
+    assert!(o.status.success(), "{}", show(&o));
+    let subvols = String::from_utf8_lossy(&rlxc_suite::run("btrfs", &["subvolume", "list", &blp]).stdout).into_owned();
+    assert!(subvols.contains(&format!("{snap}/rootfs")) && subvols.contains("snaps/snap0/rootfs"), "{subvols}");
+    for n in [&name, &snap] {
+        assert!(lxc("start", &["-n", n]).status.success());
+        let o = lxc("attach", &["-n", n, "--", "hostname"]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), n.as_str());
+        assert!(lxc("stop", &["-n", n, "-k"]).status.success());
+    }
+    assert!(lxc("snapshot", &["-n", &name, "-d", "ALL"]).status.success());
+    for n in [&snap, &name] {
+        let o = lxc("destroy", &["-n", n]);
+        assert!(o.status.success(), "{}", show(&o));
+    }
+    let subvols = String::from_utf8_lossy(&rlxc_suite::run("btrfs", &["subvolume", "list", &blp]).stdout).into_owned();
+    assert!(subvols.trim().is_empty(), "subvolumes left: {subvols}");
+    drop(guard);
     assert_clean(&before, &lp);
 }
