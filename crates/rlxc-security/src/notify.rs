@@ -280,13 +280,15 @@ impl ProxyServer {
 
     /// Accept one monitor connection.
     pub fn accept(&self) -> Result<OwnedFd> {
-        rustix::net::accept_with(&self.sock, SocketFlags::CLOEXEC).map_err(|e| SecurityError::io("accepting a monitor", e.into()))
+        rustix::net::accept_with(&self.sock, SocketFlags::CLOEXEC)
+            .map_err(|e| SecurityError::io("accepting a monitor", e.into()))
     }
 
     /// Receive one request on a connection (sizes as the running kernel uses them).
     pub fn receive(conn: BorrowedFd<'_>) -> Result<ProxyRequest> {
         let sizes = notif_sizes().map_err(|e| SecurityError::io("SECCOMP_GET_NOTIF_SIZES", e))?;
-        let mut buf = vec![0u8; PROXY_MSG_LEN + usize::from(sizes.seccomp_notif) + usize::from(sizes.seccomp_notif_resp) + 4096];
+        let mut buf =
+            vec![0u8; PROXY_MSG_LEN + usize::from(sizes.seccomp_notif) + usize::from(sizes.seccomp_notif_resp) + 4096];
         let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut anc = RecvAncillaryBuffer::new(&mut space);
         let got = {
@@ -311,7 +313,10 @@ impl ProxyServer {
         let re = rs + usize::from(hs.seccomp_notif);
         let ce = re + usize::from(hs.seccomp_notif_resp);
         if n < PROXY_MSG_LEN || n < ce + cookie_len || hs.seccomp_notif < 80 {
-            return Err(SecurityError::io(format!("malformed proxy message of {n} bytes"), std::io::ErrorKind::InvalidData.into()));
+            return Err(SecurityError::io(
+                format!("malformed proxy message of {n} bytes"),
+                std::io::ErrorKind::InvalidData.into(),
+            ));
         }
         let req = buf[rs..re].to_vec();
         Ok(ProxyRequest {
@@ -334,7 +339,8 @@ impl ProxyServer {
         let iov = [IoSlice::new(&header), IoSlice::new(&request.req), IoSlice::new(&resp)];
         let mut space: [std::mem::MaybeUninit<u8>; 0] = [];
         let mut anc = SendAncillaryBuffer::new(&mut space);
-        sendmsg(conn, &iov, &mut anc, SendFlags::NOSIGNAL).map_err(|e| SecurityError::io("answering the monitor", e.into()))?;
+        sendmsg(conn, &iov, &mut anc, SendFlags::NOSIGNAL)
+            .map_err(|e| SecurityError::io("answering the monitor", e.into()))?;
         Ok(())
     }
 }
