@@ -108,14 +108,17 @@ fn unsupported_backend_is_refused_and_leaves_nothing() {
     assert!(!lp.path.join(&name).exists());
 }
 
-/// A btrfs filesystem in a loop image mounted under the test's lxcpath; unmounted on drop.
+/// A btrfs filesystem in a loop image mounted under the test's lxcpath; unmounted and its
+/// loop device detached on drop.
 struct BtrfsMount {
     path: std::path::PathBuf,
+    dev: String,
 }
 
 impl Drop for BtrfsMount {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.path).status();
+        let _ = std::process::Command::new("losetup").args(["-d", &self.dev]).status();
     }
 }
 
@@ -133,12 +136,15 @@ fn btrfs_backend_create_snapshot_destroy() {
     assert!(o.status.success(), "{}", show(&o));
     let mnt = lp.path.join("b");
     std::fs::create_dir_all(&mnt).expect("mkdir");
-    let o = rlxc_suite::run("mount", &["-o", "loop", img.to_str().unwrap_or(""), mnt.to_str().unwrap_or("")]);
+    let o = rlxc_suite::run("losetup", &["-f", "--show", img.to_str().unwrap_or("")]);
+    assert!(o.status.success(), "{}", show(&o));
+    let dev = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let guard = BtrfsMount { path: mnt.clone(), dev: dev.clone() };
+    let o = rlxc_suite::run("mount", &["-t", "btrfs", &dev, mnt.to_str().unwrap_or("")]);
     if !o.status.success() {
         skip(t, &format!("cannot mount a btrfs image: {}", show(&o)));
         return;
     }
-    let guard = BtrfsMount { path: mnt.clone() };
     let blp = mnt.to_str().unwrap_or("").to_string();
     let lxc = |tool: &str, args: &[&str]| {
         let mut full = vec!["-P", blp.as_str()];
