@@ -15,6 +15,14 @@ use crate::store::ItemOrigin;
 /// directory trees).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
+/// Largest config file read (a container config is a few KB; this refuses `/dev/zero`-like
+/// files and mistakes such as including a disk image, instead of eating memory forever).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Most files one load reads through `lxc.include`: a file including another one ten times,
+/// which includes another one ten times, ... is not a cycle but would never finish.
+const MAX_FILES_READ: usize = 4096;
+
 /// C `isspace`.
 fn is_c_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
@@ -130,10 +138,29 @@ fn bad_bytes(bytes: &[u8], file: &Path) -> Option<ConfigError> {
     None
 }
 
+/// Read a config file of at most [`MAX_FILE_BYTES`]. Pipes and devices are allowed
+/// (`/dev/stdin`, `/dev/null` as an empty config) but an endless one (`/dev/zero`) ends with an
+/// error at the bound instead of eating memory.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let f = std::fs::File::open(path)?;
+    if f.metadata()?.is_dir() {
+        return Err(Error::new(ErrorKind::InvalidInput, "is a directory, not a config file"));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("is larger than {} MiB", MAX_FILE_BYTES >> 20)));
+    }
+    Ok(bytes)
+}
+
 struct Reader<'c> {
     conf: &'c mut ContainerConfig,
     /// Files being read (canonical paths), for cycle detection.
     stack: Vec<PathBuf>,
+    /// Files read so far by this load (bounded by [`MAX_FILES_READ`]).
+    files_read: usize,
 }
 
 impl Reader<'_> {
@@ -153,8 +180,16 @@ impl Reader<'_> {
                 msg: format!("includes nested deeper than {MAX_INCLUDE_DEPTH} levels"),
             });
         }
+        self.files_read += 1;
+        if self.files_read > MAX_FILES_READ {
+            return Err(ConfigError::Value {
+                at,
+                key: "lxc.include".into(),
+                msg: format!("more than {MAX_FILES_READ} files read for one config (includes fan out without end)"),
+            });
+        }
         let bytes =
-            std::fs::read(path).map_err(|source| ConfigError::Io { at: at.clone(), path: path.into(), source })?;
+            read_bounded(path).map_err(|source| ConfigError::Io { at: at.clone(), path: path.into(), source })?;
         if let Some(e) = bad_bytes(&bytes, path) {
             return Err(e);
         }
@@ -261,7 +296,7 @@ impl ContainerConfig {
     /// validate. For tests, fuzzing and configs that don't live in a file.
     pub fn parse_str(text: &str, name: impl AsRef<Path>) -> Result<ContainerConfig, ConfigError> {
         let mut c = ContainerConfig::default();
-        Reader { conf: &mut c, stack: Vec::new() }.read_text(text, name.as_ref(), true)?;
+        Reader { conf: &mut c, stack: Vec::new(), files_read: 0 }.read_text(text, name.as_ref(), true)?;
         c.validate()?;
         Ok(c)
     }
@@ -269,7 +304,7 @@ impl ContainerConfig {
     /// Read another top-level file into this config (its lines join the unexpanded store), as
     /// `--rcfile` / `load_config` do. Does not validate.
     pub fn merge_file(&mut self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        Reader { conf: self, stack: Vec::new() }.read_file(path.as_ref(), true, None)
+        Reader { conf: self, stack: Vec::new(), files_read: 0 }.read_file(path.as_ref(), true, None)
     }
 
     /// Check what single keys cannot: every NIC has a type and only settings for its type.
@@ -305,7 +340,7 @@ impl ContainerConfig {
         };
         // Apply to a copy first: a failure must leave the config unchanged.
         let mut next = self.clone();
-        Reader { conf: &mut next, stack: Vec::new() }.apply(key, &value, None)?;
+        Reader { conf: &mut next, stack: Vec::new(), files_read: 0 }.apply(key, &value, None)?;
         next.record(r, key, &value);
         *self = next;
         Ok(())

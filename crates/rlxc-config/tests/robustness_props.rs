@@ -103,3 +103,30 @@ fn huge_values_are_not_echoed_whole() {
     let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.len() < 1000, "unknown-key message is {} bytes", msg.len());
 }
+
+#[test]
+fn endless_and_oversized_files_end_with_an_error() {
+    let r = ContainerConfig::load("/dev/zero");
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("/dev/zero") && msg.contains("larger than"), "{msg}");
+    let ok = ContainerConfig::load("/dev/null");
+    assert!(ok.is_ok(), "/dev/null is an empty config: {:?}", ok.err());
+    let (path, r, _d) = load_bytes(b"lxc.include = /dev/zero\n");
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.starts_with(&format!("{}:1: /dev/zero", path.display())), "{msg}");
+}
+
+#[test]
+fn include_fan_out_is_bounded() {
+    // f0 includes f1 eight times, f1 includes f2 eight times, ...: 8^9 reads without the bound.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for level in 0..9 {
+        let next = dir.path().join(format!("f{}", level + 1));
+        let body = format!("lxc.include = {}\n", next.display()).repeat(8);
+        std::fs::write(dir.path().join(format!("f{level}")), body).expect("write");
+    }
+    std::fs::write(dir.path().join("f9"), "lxc.uts.name = deep\n").expect("write");
+    let r = ContainerConfig::load(dir.path().join("f0"));
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("lxc.include") && msg.contains("files read"), "{msg}");
+}
