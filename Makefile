@@ -58,7 +58,7 @@ lint:
 test:
 	$(MAKE) install PREFIX=$(TEST_PREFIX)
 	rm -f target/skipped.txt
-	$(CARGO) test --workspace -- --test-threads=2
+	$(CARGO) test --workspace --no-fail-fast -- --test-threads=1
 	@if [ -s target/skipped.txt ]; then echo "=== skipped tests:"; cat target/skipped.txt; fi
 
 fuzz-check:
@@ -66,6 +66,8 @@ fuzz-check:
 
 vm-check:
 	./tests/vm/run.sh
+	./tests/vm/net.sh
+	./tests/vm/security.sh
 
 check: deps lint test fuzz-check vm-check
 
