@@ -125,8 +125,30 @@ fn debian_container(lp: Lxcpath, name: &str) -> Debian {
         rootfs.display()
     );
     std::fs::write(dir.join("config"), config).unwrap_or_else(|e| panic!("write config: {e}"));
+    install_shutdown_marker(&rootfs);
     let log = lp.path.join(format!("{name}.log"));
     Debian { bin: bin_dir(), name: name.to_string(), log, lp }
+}
+
+/// Where the marker unit writes when systemd stops it during an orderly shutdown.
+const MARKER: &str = "rlxc-clean-shutdown";
+
+/// A oneshot unit whose ExecStop writes `/rlxc-clean-shutdown`: it only runs when systemd itself
+/// shuts the system down, so its file proves the stop was clean and not a kill.
+fn install_shutdown_marker(rootfs: &Path) {
+    let unit = format!(
+        "[Unit]\nDescription=rlxc test: marks an orderly shutdown\n\n[Service]\nType=oneshot\n\
+         RemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/sh -c 'echo clean > /{MARKER}'\n\n\
+         [Install]\nWantedBy=multi-user.target\n"
+    );
+    let sys = rootfs.join("etc/systemd/system");
+    let wants = sys.join("multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap_or_else(|e| panic!("mkdir {}: {e}", wants.display()));
+    std::fs::write(sys.join("rlxc-shutdown-marker.service"), unit).unwrap_or_else(|e| panic!("write unit: {e}"));
+    let link = wants.join("rlxc-shutdown-marker.service");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/etc/systemd/system/rlxc-shutdown-marker.service", &link)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", link.display()));
 }
 
 fn requirements(test: &str) -> bool {
@@ -246,6 +268,14 @@ fn debian_bookworm_boots_runs_apt_and_shuts_down_cleanly() {
         c.log_tail()
     );
     assert_eq!(c.state(), "STOPPED", "state after lxc-stop");
+    let marker = c.lp.path.join(&name).join("rootfs").join(MARKER);
+    assert!(
+        marker.exists(),
+        "lxc-stop returned but systemd did not run its shutdown ({} missing): the container was killed, \
+         not shut down\nlog tail:\n{}",
+        marker.display(),
+        c.log_tail()
+    );
     eprintln!("distro_debian: clean shutdown in {:.1} s", t1.elapsed().as_secs_f64());
 
     // Destroy and check nothing is left.
