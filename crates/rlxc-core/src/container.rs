@@ -110,9 +110,10 @@ impl Container {
         self.config_path().exists()
     }
 
-    /// The state from the monitor (STOPPED when nobody answers).
+    /// The state from the monitor (STOPPED when nobody answers); FROZEN when the v1 freezer was
+    /// frozen behind the monitor's back, as LXC reports it.
     pub fn state(&self) -> State {
-        client::get_state(&self.name, &self.lxcpath).unwrap_or(State::Stopped)
+        client::lxc_getstate(&self.name, &self.lxcpath).unwrap_or(State::Stopped)
     }
 
     /// True once nobody listens on the command socket (the monitor exited): the client reads a

@@ -105,10 +105,10 @@ fn net_links(name: &str, lxcpath: &str) -> Vec<(String, Option<u64>, Option<u64>
         let Ok(Some(kind)) = client::get_config_item(name, lxcpath, &format!("lxc.net.{n}.type")) else { break };
         let key = if kind == "veth" { format!("lxc.net.{n}.veth.pair") } else { format!("lxc.net.{n}.link") };
         let Ok(Some(ifname)) = client::get_config_item(name, lxcpath, &key) else { break };
-        let read = |f: &str| -> Option<u64> {
-            std::fs::read_to_string(format!("/sys/class/net/{ifname}/statistics/{f}")).ok()?.trim().parse().ok()
-        };
-        out.push((ifname.clone(), read("rx_bytes"), read("tx_bytes")));
+        // Over netlink in our own netns: /sys/class/net may show another namespace's sysfs
+        // (e.g. under `nsenter --net`).
+        let stats = rlxc_net::host_link_stats(&ifname).ok().flatten();
+        out.push((ifname.clone(), stats.as_ref().map(|s| s.rx_bytes), stats.as_ref().map(|s| s.tx_bytes)));
     }
     out
 }
