@@ -189,6 +189,15 @@ fn ephemeral_clone_runs_and_vanishes() {
     stop(&lp, &eph);
     assert!(!edir.exists(), "ephemeral container destroyed on stop");
     assert!(!dir.join("lxc_snapshots").exists());
+    // -t: the delta lives on a tmpfs in the container's mount namespace only.
+    let tm = format!("{name}t");
+    lp.lxc_ok("copy", &["-n", &name, "-N", &tm, "-e", "-t"]);
+    attach(&lp, &tm, "echo mem > /root/in-memory");
+    assert!(!lp.path.join(&tm).join("overlay/delta/root/in-memory").exists());
+    stop(&lp, &tm);
+    assert!(!lp.path.join(&tm).exists());
+    let o = lp.lxc("copy", &["-n", &name, "-N", &tm, "-t"]);
+    assert!(!o.status.success(), "-t needs -e: {}", show(&o));
     // Without -N a name NAME_XXXXXX is made up; -D keeps the clone after stop.
     let out = lp.lxc_ok("copy", &["-n", &name, "-e", "-D"]);
     let made = out.split_whitespace().nth(1).unwrap_or("").to_string();

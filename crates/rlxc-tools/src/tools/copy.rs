@@ -112,8 +112,13 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{PROG}: {name}: You must provide a NEWNAME for the clone");
         return 1;
     }
-    if p.has("tmpfs") {
-        eprintln!("{PROG}: {name}: -t/--tmpfs is not supported by rlxc");
+    let tmpfs = p.has("tmpfs");
+    if tmpfs && !ephemeral {
+        eprintln!("{PROG}: {name}: The -t,--tmpfs option can only be used with -e,--ephemeral");
+        return 1;
+    }
+    if tmpfs && !matches!(p.value("backingstorage"), None | Some("overlay") | Some("overlayfs")) {
+        eprintln!("{PROG}: {name}: The -t,--tmpfs option can only be used with overlay");
         return 1;
     }
     let fssize = match p.value("fssize").map(parse_fssize) {
@@ -174,7 +179,8 @@ pub fn main(args: &[String]) -> i32 {
     if !ephemeral {
         return 0;
     }
-    ephemeral_start(clone, &name, p.has("keepdata"), p.has("foreground"), &mounts, cli.parsed.has("quiet"))
+    let how = Ephemeral { keepdata: p.has("keepdata"), foreground: p.has("foreground"), tmpfs };
+    ephemeral_start(clone, &name, &how, &mounts, cli.parsed.has("quiet"))
 }
 
 fn clone_failed(name: &str, e: &CloneError) -> i32 {
@@ -206,15 +212,36 @@ fn rename(c: &Container, o: &CloneOptions) -> i32 {
     0
 }
 
-/// `-e`: mark the clone ephemeral (unless `-D`), add the `-m` mounts, start it.
-fn ephemeral_start(
-    mut clone: Container,
-    orig: &str,
+/// How to run an ephemeral clone.
+struct Ephemeral {
+    /// `-D`: keep it after it stops.
     keepdata: bool,
+    /// `-F`.
     foreground: bool,
-    mounts: &[Mnt],
-    quiet: bool,
-) -> i32 {
+    /// `-t`: the overlay's upper and work dirs on a tmpfs.
+    tmpfs: bool,
+}
+
+/// `-t`: a pre-mount hook (run in the container's mount namespace before the rootfs is mounted)
+/// that puts a tmpfs on `<cdir>/overlay`, so the delta lives in memory only (LXC writes the same
+/// kind of script as `pre-start-XXXXXX` in the container directory).
+fn tmpfs_hook(clone: &mut Container, cdir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = cdir.join("pre-mount-tmpfs");
+    let ovl = cdir.join("overlay");
+    let text = format!(
+        "#!/bin/sh\nset -e\nmount -n -t tmpfs -o mode=0755 none {0}\nmkdir -m 0755 {0}/delta {0}/work\n",
+        ovl.display()
+    );
+    std::fs::write(&script, text).map_err(|e| format!("write {}: {e}", script.display()))?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", script.display()))?;
+    clone.conf.set_item("lxc.hook.pre-mount", &script.to_string_lossy()).map_err(|e| e.to_string())
+}
+
+/// `-e`: mark the clone ephemeral (unless `-D`), add the `-m` mounts, start it.
+fn ephemeral_start(mut clone: Container, orig: &str, how: &Ephemeral, mounts: &[Mnt], quiet: bool) -> i32 {
+    let (keepdata, foreground) = (how.keepdata, how.foreground);
     let cdir = rlxc_core::paths::container_dir(&clone.lxcpath, &clone.name);
     let fail = |msg: String, clone: &Container| {
         eprintln!("{PROG}: {orig}: {msg}");
@@ -224,6 +251,11 @@ fn ephemeral_start(
     if !keepdata {
         if let Err(e) = clone.conf.set_item("lxc.ephemeral", "1") {
             return fail(e.to_string(), &clone);
+        }
+    }
+    if how.tmpfs {
+        if let Err(e) = tmpfs_hook(&mut clone, &cdir) {
+            return fail(e, &clone);
         }
     }
     for (i, m) in mounts.iter().enumerate() {
