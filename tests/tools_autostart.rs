@@ -169,8 +169,12 @@ fn partial_failure_exits_2_and_ignore_auto() {
     let mut want = vec![good.as_str(), manual.as_str()];
     want.sort();
     assert_eq!(listed, want);
+    // -s -t 0 asks for the shutdown and does not wait (nor kill).
+    assert_eq!(autostart(&lp, &["-s", "-t", "0", "-A"]).0, 0);
+    assert!(
+        eventually(|| state(&lp, &good) == "STOPPED" && state(&lp, &manual) == "STOPPED"),
+        "the containers did not halt after -s -t 0"
+    );
     assert_eq!(autostart(&lp, &["-k", "-A"]).0, 0);
-    assert_eq!(state(&lp, &good), "STOPPED");
-    assert_eq!(state(&lp, &manual), "STOPPED");
     assert_clean(&before, &lp, &[&good, &manual, &broken]);
 }

@@ -7,9 +7,22 @@ mod tools_common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use rlxc_suite::{busybox_container, require_program, tool, HostState, Lxcpath};
 use tools_common::*;
+
+/// Kill `pid` (a process this test started) if `done` is not signalled within two minutes, so a
+/// reader blocked on its output cannot hang the test.
+fn watchdog(pid: u32) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(120)) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    tx
+}
 
 /// Run `lxc-top ARGS` in batch mode and collect the header plus `want` data lines, then end
 /// it (it refreshes forever) by its pid.
@@ -24,6 +37,7 @@ fn batch_lines(lp: &Lxcpath, args: &[&str], want: usize) -> Vec<String> {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn lxc-top");
+    let done = watchdog(child.id());
     let out = child.stdout.take().expect("stdout");
     let mut lines = Vec::new();
     for l in BufReader::new(out).lines() {
@@ -33,6 +47,7 @@ fn batch_lines(lp: &Lxcpath, args: &[&str], want: usize) -> Vec<String> {
             break;
         }
     }
+    let _ = done.send(());
     let _ = child.kill();
     let _ = child.wait();
     lines
@@ -48,9 +63,9 @@ fn batch_mode_reports_running_containers() {
     let b = unique("topb");
     let stopped = unique("topc");
     let before = HostState::capture(lp.as_str());
-    busybox_container(&lp, &a, "");
-    busybox_container(&lp, &b, "");
-    busybox_container(&lp, &stopped, "");
+    busybox_container(&lp, &a, UNCONFINED);
+    busybox_container(&lp, &b, UNCONFINED);
+    busybox_container(&lp, &stopped, UNCONFINED);
     for n in [&a, &b] {
         let o = lp.lxc("start", &["-n", n]);
         assert!(o.status.success(), "start {n}: {}", show(&o));
@@ -96,6 +111,7 @@ fn batch_mode_reports_running_containers() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn script");
+        let done = watchdog(child.id());
         let mut stdin = child.stdin.take().expect("stdin");
         let out = child.stdout.take().expect("stdout");
         let mut text = String::new();
@@ -113,6 +129,7 @@ fn batch_mode_reports_running_containers() {
         let _ = reader.read_to_string_lossy(&mut text);
         drop(stdin);
         let status = child.wait().expect("wait script");
+        let _ = done.send(());
         assert!(status.success(), "lxc-top under a pty: {status}\n{text}");
         assert!(text.contains("Container") && text.contains("Total(Read/Write)"), "{text}");
         assert!(text.contains(&a) && text.contains("TOTAL 2 of 2"), "{text}");

@@ -5,6 +5,10 @@ use std::process::Output;
 
 use rlxc_suite::{require_root, require_tools, HostState, Lxcpath};
 
+/// Extra config for busybox containers: no AppArmor profile (the pure-cgroup2 VM has AppArmor
+/// enabled without LXC's profiles loaded).
+pub const UNCONFINED: &str = "lxc.apparmor.profile = unconfined\n";
+
 /// stdout + stderr + exit code, for assertion messages.
 pub fn show(o: &Output) -> String {
     format!(

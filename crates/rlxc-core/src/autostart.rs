@@ -219,6 +219,8 @@ pub fn run(lxcpath: &str, o: &Options, out: &mut dyn Write) -> std::io::Result<O
             }
             Action::Shutdown => match c.shutdown(o.timeout) {
                 Ok(true) => true,
+                // `-t 0`: ask and do not wait (LXC's shutdown with no timeout succeeds at once).
+                Ok(false) if o.timeout == 0 => true,
                 _ => c.stop().map_err(|e| error!("Error shutting down container: {}: {e}", cand.name)).is_ok(),
             },
             Action::Kill => c.stop().map_err(|e| error!("Error killing container: {}: {e}", cand.name)).is_ok(),
