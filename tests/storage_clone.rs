@@ -398,3 +398,48 @@ fn snapshots_of_overlay_and_loop_containers() {
     }
     assert_clean(&before, &lp);
 }
+
+#[test]
+fn copy_to_another_lxcpath_and_copy_of_overlay() {
+    if !ready("copy_to_another_lxcpath_and_copy_of_overlay") {
+        return;
+    }
+    let lp = Lxcpath::new("scnp");
+    let other = Lxcpath::new("scnq");
+    let before = HostState::capture(lp.as_str());
+    let name = unique("scnp");
+    busybox_container(&lp, &name, "");
+    let new = format!("{name}p");
+    lp.lxc_ok("copy", &["-n", &name, "-N", &new, "-p", other.as_str()]);
+    let ndir = other.path.join(&new);
+    assert_eq!(
+        config_value(&ndir.join("config"), "lxc.rootfs.path"),
+        Some(format!("dir:{}", ndir.join("rootfs").display()))
+    );
+    other.lxc_ok("start", &["-n", &new]);
+    let o = other.lxc_ok("attach", &["-n", &new, "--", "hostname"]);
+    assert_eq!(o.trim(), new);
+    other.lxc_ok("stop", &["-n", &new, "-k"]);
+    // A plain copy of an overlay clone keeps the lower dir and copies the delta.
+    let ov = format!("{name}o");
+    lp.lxc_ok("copy", &["-n", &name, "-N", &ov, "-s"]);
+    std::fs::write(lp.path.join(&ov).join("overlay/delta/marker"), "m").expect("marker");
+    let ov2 = format!("{name}q");
+    lp.lxc_ok("copy", &["-n", &ov, "-N", &ov2]);
+    let o2 = lp.path.join(&ov2);
+    assert_eq!(
+        config_value(&o2.join("config"), "lxc.rootfs.path"),
+        Some(format!(
+            "overlay:{}:{}",
+            lp.path.join(&name).join("rootfs").display(),
+            o2.join("overlay/delta").display()
+        ))
+    );
+    assert!(o2.join("overlay/delta/marker").exists());
+    other.lxc_ok("destroy", &["-n", &new]);
+    for n in [&ov2, &ov, &name] {
+        lp.lxc_ok("destroy", &["-n", n]);
+    }
+    assert_clean(&before, &lp);
+    assert_clean(&before, &other);
+}
