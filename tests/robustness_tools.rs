@@ -136,3 +136,71 @@ pub fn assert_nothing_left_of(before: &HostState, needle: &str, name: &str) {
     }
     assert!(leaks.is_empty(), "left behind:\n  {}", leaks.join("\n  "));
 }
+
+/// Run a tool, killing it if it has not finished after a minute (a hang detector, not a timing
+/// assertion: the tools answer in well under a second).
+fn run_or_hang(program: &std::path::Path, args: &[&str]) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!("{} {args:?} hung: {}", program.display(), show(&o));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A container whose config includes `/dev/zero`, or includes that fan out without a cycle,
+/// must not hang the listing tools (they fall back to a raw reader for configs rlxc rejects).
+#[test]
+fn hostile_includes_do_not_hang_listing_tools() {
+    let test = "hostile_includes_do_not_hang_listing_tools";
+    if !require_tools(test) {
+        return;
+    }
+    let lp = Lxcpath::new("rbincl");
+    let zero = lp.path.join("zero");
+    std::fs::create_dir_all(&zero).expect("mkdir");
+    std::fs::write(zero.join("config"), "lxc.uts.name = zero\nlxc.include = /dev/zero\n").expect("config");
+    let fan = lp.path.join("fan");
+    std::fs::create_dir_all(&fan).expect("mkdir");
+    for level in 0..12 {
+        let next = fan.join(format!("f{}.inc", level + 1));
+        std::fs::write(fan.join(format!("f{level}.inc")), format!("lxc.include = {}\n", next.display()).repeat(8))
+            .expect("write");
+    }
+    std::fs::write(fan.join("f12.inc"), "lxc.arch = x86_64\n").expect("write");
+    std::fs::write(fan.join("config"), format!("lxc.uts.name = fan\nlxc.include = {}\n", fan.join("f0.inc").display()))
+        .expect("config");
+    let p = lp.as_str();
+    for args in [vec!["-P", p, "-f"], vec!["-P", p, "--fancy", "-F", "NAME,STATE,AUTOSTART,GROUPS"]] {
+        let o = run_or_hang(&tool("lxc-ls"), &args);
+        no_panic(&o);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("zero") && out.contains("fan"), "lxc-ls {args:?}: {}", show(&o));
+    }
+    for name in ["zero", "fan"] {
+        let o = run_or_hang(&tool("lxc-info"), &["-P", p, "-n", name]);
+        no_panic(&o);
+        assert!(String::from_utf8_lossy(&o.stdout).contains("STOPPED"), "lxc-info {name}: {}", show(&o));
+        let o = run_or_hang(&tool("lxc-info"), &["-P", p, "-n", name, "-c", "lxc.uts.name"]);
+        no_panic(&o);
+        // A config rlxc rejects is refused by start with file:line.
+        let o = run_or_hang(&tool("lxc-start"), &["-P", p, "-n", name]);
+        no_panic(&o);
+        assert!(!o.status.success(), "start of {name} should fail: {}", show(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("config:2") || err.contains(".inc:"), "no file:line for {name}: {}", show(&o));
+    }
+}

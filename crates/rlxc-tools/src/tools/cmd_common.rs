@@ -161,15 +161,26 @@ impl RawConfig {
     /// Load a container's config; a missing file is an empty config.
     pub fn load(path: &Path) -> RawConfig {
         let mut c = RawConfig::default();
-        c.read(path, 0);
+        let mut budget = 4096;
+        c.read(path, 0, &mut budget);
         c
     }
 
-    fn read(&mut self, path: &Path, depth: u32) {
-        if depth > 16 {
+    /// `budget`: files still allowed for this load, so includes that fan out (a file including
+    /// another one ten times, sixteen levels deep) end quickly instead of hanging `lxc-ls`.
+    fn read(&mut self, path: &Path, depth: u32, budget: &mut u32) {
+        use std::io::Read as _;
+        if depth > 16 || *budget == 0 {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(path) else { return };
+        *budget -= 1;
+        // Bounded: an include of `/dev/zero` (or a disk image) must not eat memory forever.
+        let Ok(f) = std::fs::File::open(path) else { return };
+        let mut bytes = Vec::new();
+        if f.take(16 << 20).read_to_end(&mut bytes).is_err() {
+            return;
+        }
+        let Ok(text) = String::from_utf8(bytes) else { return };
         for line in text.lines() {
             let l = line.trim_start();
             if l.is_empty() || l.starts_with('#') {
@@ -194,10 +205,10 @@ impl RawConfig {
                         .unwrap_or_default();
                     files.sort();
                     for f in files {
-                        self.read(&f, depth + 1);
+                        self.read(&f, depth + 1, budget);
                     }
                 } else {
-                    self.read(p, depth + 1);
+                    self.read(p, depth + 1, budget);
                 }
                 continue;
             }
