@@ -99,6 +99,15 @@ fn is_gone(e: &NetError) -> bool {
     matches!(e.errno(), Some(libc::ENODEV) | Some(libc::ENOENT) | Some(libc::ESRCH))
 }
 
+/// Name the config key a failed step came from: `lxc.net.N.KEY: <what failed>`, so an admin
+/// sees which line of the config to fix (the netlink error alone names only an ifindex).
+fn at_key(index: usize, key: &'static str) -> impl FnOnce(NetError) -> NetError {
+    move |e| match e {
+        NetError::Config { .. } | NetError::Script { .. } => e,
+        other => NetError::Config { index, key: key.into(), msg: other.to_string() },
+    }
+}
+
 fn need_link(nic: &NicSpec) -> Result<&str> {
     nic.link.as_deref().ok_or_else(|| NetError::Config {
         index: nic.index,
@@ -194,7 +203,7 @@ impl HostNet {
         match nic.ty {
             NicType::Veth => self.make_veth(i, &nic, h)?,
             NicType::Macvlan | NicType::Ipvlan | NicType::Vlan => {
-                let parent = h.require(need_link(&nic)?)?;
+                let parent = h.require(need_link(&nic)?).map_err(at_key(nic.index, "link"))?;
                 let name = match nic.ty {
                     NicType::Macvlan => random_name("mc", 6),
                     NicType::Ipvlan => random_name("ip", 6),
@@ -223,7 +232,7 @@ impl HostNet {
             }
             NicType::Phys => {
                 let link = need_link(&nic)?;
-                let l = h.require(link)?;
+                let l = h.require(link).map_err(at_key(nic.index, "link"))?;
                 self.nics[i].phys =
                     Some(PhysOrig { name: l.name.clone(), mtu: l.mtu, wiphy: wireless::wiphy_of(None, l.index) });
                 self.nics[i].dev = Some((l.name, l.index));
@@ -240,7 +249,15 @@ impl HostNet {
         let Some(child_ns) = self.child_ns.as_ref() else { return Ok(()) };
         match self.nics[i].phys.as_ref().and_then(|p| p.wiphy) {
             Some(phy) => wireless::move_wiphy(phy, None, child_ns.as_fd())?,
-            None => h.move_to_fd(dev_index, child_ns.as_fd(), None)?,
+            None => h.move_to_fd(dev_index, child_ns.as_fd(), None).map_err(|e| {
+                if nic.ty == NicType::Phys {
+                    at_key(nic.index, "link")(NetError::Other(format!(
+                        "cannot move \"{dev_name}\" into the container: {e}"
+                    )))
+                } else {
+                    e
+                }
+            })?,
         }
         // Recorded right away: from here on the device lives in the child's netns.
         self.nics[i].moved = Some((dev_index, dev_name.clone()));
@@ -256,6 +273,13 @@ impl HostNet {
             let host = nic.veth_pair.clone().unwrap_or_else(|| random_name("veth", 6));
             let peer = random_name("veth", 6);
             match h.create_veth(&host, &peer) {
+                Err(e) if e.errno() == Some(libc::EEXIST) && nic.veth_pair.is_some() => {
+                    return Err(NetError::Config {
+                        index: nic.index,
+                        key: "veth.pair".into(),
+                        msg: format!("a network device \"{host}\" already exists on the host"),
+                    })
+                }
                 Err(e) if e.errno() == Some(libc::EEXIST) && attempt < 5 => attempt += 1,
                 Err(e) => return Err(e),
                 Ok(()) => break (host, peer),
@@ -275,15 +299,15 @@ impl HostNet {
         }
         let link = match nic.veth_mode {
             VethMode::Bridge => match nic.link.as_deref() {
-                Some(l) => Some(h.require(l)?),
+                Some(l) => Some(h.require(l).map_err(at_key(nic.index, "link"))?),
                 None => None,
             },
             VethMode::Router => None,
         };
         // veth inherits the bridge's MTU when none is configured.
         if let Some(mtu) = nic.mtu.or(link.as_ref().map(|l| l.mtu)) {
-            h.set_mtu(hl.index, mtu)?;
-            h.set_mtu(pl.index, mtu)?;
+            h.set_mtu(hl.index, mtu).map_err(at_key(nic.index, "mtu"))?;
+            h.set_mtu(pl.index, mtu).map_err(at_key(nic.index, "mtu"))?;
         }
         if let Some(br) = &link {
             if br.kind == "bridge" {
@@ -395,22 +419,23 @@ impl HostNet {
             }
             (None, _) => "eth%d".to_string(),
         };
-        c.set_name(idx, &target)?;
+        c.set_name(idx, &target).map_err(at_key(nic.index, "name"))?;
         let now = c.link_by_index(idx)?.ok_or_else(|| NetError::NoSuchDevice(target.clone()))?;
         self.nics[i].moved = Some((idx, now.name.clone()));
         if let Some(hw) = &nic.hwaddr {
-            c.set_mac(idx, &parse_hwaddr(nic.index, hw)?)?;
+            c.set_mac(idx, &parse_hwaddr(nic.index, hw)?).map_err(at_key(nic.index, "hwaddr"))?;
         }
         if nic.ty != NicType::Veth {
             if let Some(mtu) = nic.mtu {
-                c.set_mtu(idx, mtu)?;
+                c.set_mtu(idx, mtu).map_err(at_key(nic.index, "mtu"))?;
             }
         }
         for a in &nic.ipv4 {
-            c.add_addr(idx, IpAddr::V4(a.addr), a.prefix, Some(a.broadcast))?;
+            c.add_addr(idx, IpAddr::V4(a.addr), a.prefix, Some(a.broadcast))
+                .map_err(at_key(nic.index, "ipv4.address"))?;
         }
         for a in &nic.ipv6 {
-            c.add_addr(idx, IpAddr::V6(a.addr), a.prefix, None)?;
+            c.add_addr(idx, IpAddr::V6(a.addr), a.prefix, None).map_err(at_key(nic.index, "ipv6.address"))?;
         }
         if nic.up {
             c.set_up(idx, true)?;
