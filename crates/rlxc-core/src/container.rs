@@ -504,7 +504,7 @@ impl Container {
                 // overlay, loop: the template fills the mounted rootfs, in a private mount
                 // namespace so nothing stays mounted (LXC mounts it in the template's child too).
                 rlxc_storage::clone::with_mounted(&[storage.as_ref()], |p| run(&p[0]))
-                    .map_err(|e| ContainerError::Create(format!("template \"{t}\": {e}")))?;
+                    .map_err(|e| ContainerError::Create(e.to_string()))?;
             }
             self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
         }

@@ -198,24 +198,37 @@ pub fn with_mounted(
     f: impl FnOnce(&[PathBuf]) -> Result<(), String>,
 ) -> Result<(), StorageError> {
     use rlxc_sys::forkexec::{self, Forked};
+    use std::io::{Read, Write};
+    // The child's error message comes back through a pipe (close-on-exec: helpers it runs
+    // don't inherit it).
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| StorageError::Command(format!("pipe: {e}")))?;
     match forkexec::fork().map_err(|e| StorageError::Command(format!("fork: {e}")))? {
         Forked::Child => {
+            drop(rd);
             let code = match mounted_child(storages, f) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("{e}");
+                    let _ = std::fs::File::from(wr).write_all(e.as_bytes());
                     1
                 }
             };
             forkexec::exit_now(code)
         }
-        Forked::Parent(pid) => match forkexec::wait_exit(pid) {
-            Ok(k) if k.shell_status() == 0 => Ok(()),
-            Ok(k) => {
-                Err(StorageError::Command(format!("work on the mounted rootfs failed (status {})", k.shell_status())))
+        Forked::Parent(pid) => {
+            drop(wr);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(rd).read_to_string(&mut msg);
+            match forkexec::wait_exit(pid) {
+                Ok(k) if k.shell_status() == 0 => Ok(()),
+                Ok(k) if msg.is_empty() => Err(StorageError::Command(format!(
+                    "work on the mounted rootfs failed (status {})",
+                    k.shell_status()
+                ))),
+                Ok(_) => Err(StorageError::Command(msg)),
+                Err(e) => Err(StorageError::Command(format!("wait for {pid}: {e}"))),
             }
-            Err(e) => Err(StorageError::Command(format!("wait for {pid}: {e}"))),
-        },
+        }
     }
 }
 
