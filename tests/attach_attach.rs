@@ -38,13 +38,22 @@ fn joins_every_namespace_and_the_lxc_leaf_cgroup() {
         return;
     }
     let lp = Lxcpath::new("atns");
-    let c = Running::start(&lp, "atns", "", &[]);
-    let o = c.sh(&[], "hostname; readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/uts /proc/self/ns/ipc /proc/self/ns/net; cat /proc/self/cgroup; echo $container");
+    // With AppArmor (the VM), init runs under a profile rlxc generates, which the attached
+    // process must get too.
+    let aa = std::path::Path::new("/sys/kernel/security/apparmor/profiles").exists();
+    let c = Running::start(&lp, "atns", if aa { "lxc.apparmor.profile = generated" } else { "" }, &[]);
+    let o = c.sh(
+        &[],
+        "hostname; for n in pid mnt uts ipc net; do readlink /proc/self/ns/$n 2>&1; done; \
+         cat /proc/self/cgroup; echo $container",
+    );
     let lines: Vec<&str> = o.lines().collect();
     assert_eq!(lines[0], c.name);
     for (i, ns) in ["pid", "mnt", "uts", "ipc", "net"].iter().enumerate() {
         let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns link");
-        assert_ne!(lines[1 + i], ours.to_string_lossy(), "{ns} namespace not joined: {o}");
+        let theirs = lines.get(1 + i).copied().unwrap_or("");
+        assert!(theirs.starts_with(&format!("{ns}:[")), "cannot read the {ns} namespace link: {o}");
+        assert_ne!(theirs, ours.to_string_lossy(), "{ns} namespace not joined: {o}");
     }
     // cgroup2: the .lxc leaf under the payload (seen from the container's cgroup namespace).
     assert!(o.lines().any(|l| l == "0::/.lxc"), "{o}");
@@ -53,6 +62,19 @@ fn joins_every_namespace_and_the_lxc_leaf_cgroup() {
         assert!(o.lines().any(|l| l.ends_with(":memory:/")), "{o}");
     }
     assert_eq!(lines.last().copied(), Some("lxc"));
+    // The LSM label of init (AppArmor in the VM, possibly a stacked label in an AppArmor
+    // namespace, shown relative to the viewer) is the attached process's too: compare the two
+    // from the same place, inside the container.
+    let pid = out(&lp.lxc("info", &["-n", &c.name, "-p", "-H"])).trim().to_string();
+    let init_label = std::fs::read_to_string(format!("/proc/{pid}/attr/current")).unwrap_or_default();
+    if !init_label.is_empty() && !init_label.starts_with("unconfined") {
+        let o = c.sh(&[], "cat /proc/1/attr/current; echo; cat /proc/self/attr/current");
+        let l: Vec<&str> = o.lines().map(|x| x.trim_end_matches('\0')).filter(|x| !x.is_empty()).collect();
+        assert!(l.len() == 2 && l[0] == l[1], "LSM label of the attached process differs from init's: {o:?}");
+        let o = c.sh(&["-e=LSM"], "cat /proc/1/attr/current; echo; cat /proc/self/attr/current");
+        let l: Vec<&str> = o.lines().map(|x| x.trim_end_matches('\0')).filter(|x| !x.is_empty()).collect();
+        assert!(l.len() == 2 && l[0] != l[1], "-e=LSM should keep our own label: {o:?}");
+    }
 }
 
 #[test]
