@@ -152,28 +152,38 @@ fn finish_clone(
 ) -> Result<Container, CloneError> {
     let sname = &src.name;
     let set = |c: &mut ContainerConfig, k: &str, v: &str| c.set_item(k, v).map_err(|e| other(sname, e.to_string()));
+    // LXC clears then sets these, so they move to the end of the saved config.
+    let reset = |c: &mut ContainerConfig, k: &str, v: &str| {
+        c.clear_item(k).map_err(|e| other(sname, e.to_string()))?;
+        c.set_item(k, v).map_err(|e| other(sname, e.to_string()))
+    };
     let mut conf = src.conf.clone();
-    set(&mut conf, "lxc.rootfs.path", &new.config_value())?;
-    if !o.keepname {
-        set(&mut conf, "lxc.uts.name", &o.newname)?;
-    }
     if !o.keepmac {
         let idx: Vec<u32> = conf.net.iter().filter(|(_, n)| n.hwaddr.is_some()).map(|(i, _)| *i).collect();
         for i in idx {
             set(&mut conf, &format!("lxc.net.{i}.hwaddr"), "00:16:3e:xx:xx:xx")?;
         }
     }
-    // Paths under the old container directory (fstab, hooks, log file, ...) follow the clone;
-    // files living there are copied.
+    reset(&mut conf, "lxc.rootfs.path", &new.config_value())?;
+    if !o.keepname {
+        reset(&mut conf, "lxc.uts.name", &o.newname)?;
+    }
+    // An fstab and hook scripts inside the old container directory are copied and their keys
+    // point into the new one (LXC's copy_fstab / copyhooks); other paths stay as they are.
     let old_prefix = odir.to_string_lossy().into_owned();
     let new_prefix = ndir.to_string_lossy().into_owned();
+    let fstab = conf.get_item("lxc.mount.fstab").unwrap_or_default();
+    if let Some(rest) = fstab.strip_prefix(&old_prefix).filter(|r| r.starts_with('/')) {
+        let moved = format!("{new_prefix}{rest}");
+        copy_referenced_files(&format!("x = {fstab}"), &old_prefix, &new_prefix);
+        reset(&mut conf, "lxc.mount.fstab", &moved)?;
+    }
     let mut text = String::new();
     for line in conf.to_config_string().lines() {
         let key = line.split('=').next().unwrap_or("").trim();
-        if key != "lxc.rootfs.path" && line.contains(&old_prefix) {
-            let moved = line.replace(&old_prefix, &new_prefix);
+        if key.starts_with("lxc.hook.") && line.contains(&format!("{old_prefix}/")) {
             copy_referenced_files(line, &old_prefix, &new_prefix);
-            text.push_str(&moved);
+            text.push_str(&line.replace(&format!("{old_prefix}/"), &format!("{new_prefix}/")));
         } else {
             text.push_str(line);
         }
@@ -245,7 +255,8 @@ fn update_rootfs(src: &Container, o: &CloneOptions, newc: &Container, new: &dyn 
             let hn = root.join("etc/hostname");
             // Only a regular file: a symlink could point anywhere on the host.
             if std::fs::symlink_metadata(&hn).map(|m| m.is_file()).unwrap_or(false) {
-                std::fs::write(&hn, format!("{name}\n")).map_err(|e| format!("write {}: {e}", hn.display()))?;
+                // As LXC: the bare name, no newline.
+                std::fs::write(&hn, &name).map_err(|e| format!("write {}: {e}", hn.display()))?;
             }
         }
         if has_hooks {
