@@ -220,6 +220,13 @@ fn rename_moves_the_container() {
     let name = unique("scrn");
     busybox_container(&lp, &name, "");
     let new = format!("{name}r");
+    // Not with snapshots.
+    lp.lxc_ok("snapshot", &["-n", &name]);
+    let o = lp.lxc("copy", &["-n", &name, "-N", &new, "-R"]);
+    assert!(!o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("snapshots"), "{}", show(&o));
+    assert!(!lp.path.join(&new).exists());
+    lp.lxc_ok("snapshot", &["-n", &name, "-d", "ALL"]);
     lp.lxc_ok("copy", &["-n", &name, "-N", &new, "-R"]);
     assert!(!lp.path.join(&name).exists());
     let cfg = lp.path.join(&new).join("config");

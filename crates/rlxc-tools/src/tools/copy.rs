@@ -200,7 +200,17 @@ fn rename(c: &Container, o: &CloneOptions) -> i32 {
         eprintln!("{PROG}: {}: Container is running", c.name);
         return 1;
     }
-    let o = CloneOptions { snapshot: false, allow_running: false, ..o.clone() };
+    // LXC's rename: a copy keeping the MAC addresses, then destroy; refused with snapshots or
+    // with clones depending on the rootfs.
+    if !rlxc_core::snapshot::list(c).is_empty() {
+        eprintln!("{PROG}: {}: Renaming a container with snapshots is not supported", c.name);
+        return 1;
+    }
+    if rlxc_core::clone::has_dependents(&c.lxcpath, &c.name) {
+        eprintln!("{PROG}: {}: Renaming a container with snapshot clones (lxc_snapshots) is not supported", c.name);
+        return 1;
+    }
+    let o = CloneOptions { snapshot: false, allow_running: false, keepmac: true, ..o.clone() };
     match clone_container(c, &o) {
         Ok(_) => {}
         Err(e) => return clone_failed(&c.name, &e),
