@@ -6,8 +6,11 @@
 //!
 //! The tools come from the install prefix. `LXC_BIN_DIR=/usr/bin cargo test --test distro_debian`
 //! runs the very same test against Debian's LXC instead, which validates the test itself.
-//! Cgroup layout: this host's (hybrid). The pure-cgroup2 VM run is not wired yet (the guest has
-//! no LXC configs, no zstd for the cached rootfs, and boots systemd ~30x slower under TCG).
+//! Cgroup layouts: this host's (hybrid) directly; pure cgroup2 with
+//! `cargo test --test distro_debian -- --ignored` (`debian_in_the_cgroup2_vm`: the same test
+//! binary re-run inside `../shared/tools/vm-run`, which shares the repo, the rootfs cache, the
+//! rootfs tool, Debian's `/usr/share/lxc` and `/usr/share/lxcfs` (hooks), the host's `/etc/apparmor.d` (to load LXC's container
+//! profiles in the AppArmor-enabled guest) and the host's zstd; slow under TCG, hence ignored).
 
 use rlxc_suite::*;
 use std::path::{Path, PathBuf};
@@ -71,10 +74,15 @@ impl Debian {
         String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or("").to_string()
     }
 
+    /// The last lines of the start log and of the console (systemd's own messages).
     fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
+        let tail = |p: &Path, n: usize| {
+            let t = std::fs::read_to_string(p).unwrap_or_default();
+            let lines: Vec<&str> = t.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        };
+        let console = self.lp.path.join(format!("{}.console", self.name));
+        format!("{}\nconsole tail:\n{}", tail(&self.log, 40), tail(&console, 40))
     }
 
     fn monitor_pids(&self) -> Vec<i32> {
@@ -115,14 +123,26 @@ fn debian_container(lp: Lxcpath, name: &str) -> Debian {
     let rootfs = dir.join("rootfs");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     let tool = repo_root().join("../shared/tools/rootfs");
-    run_ok(&tool, &["debian", rootfs.to_str().unwrap_or("/nonexistent")]);
+    let mut cmd = Command::new(&tool);
+    cmd.args(["debian", rootfs.to_str().unwrap_or("/nonexistent")]).stdin(Stdio::null());
+    // In the VM the host's zstd comes from a shared directory (the guest has none).
+    if let Some(extra) = std::env::var_os("DISTRO_EXTRA_PATH") {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![PathBuf::from(extra)];
+        dirs.extend(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs).unwrap_or(path));
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
+    assert!(out.status.success(), "{} debian {} failed:\n{}", tool.display(), rootfs.display(), text(&out));
     let config = format!(
         "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
          lxc.arch = linux64\n\
          lxc.uts.name = {name}\n\
          lxc.rootfs.path = dir:{}\n\
-         lxc.net.0.type = empty\n",
-        rootfs.display()
+         lxc.net.0.type = empty\n\
+         lxc.console.logfile = {}\n",
+        rootfs.display(),
+        lp.path.join(format!("{name}.console")).display()
     );
     std::fs::write(dir.join("config"), config).unwrap_or_else(|e| panic!("write config: {e}"));
     install_shutdown_marker(&rootfs);
@@ -210,6 +230,11 @@ fn debian_bookworm_boots_runs_apt_and_shuts_down_cleanly() {
     // Unique per run: cgroup names (lxc.payload.NAME) are host-wide.
     let name = format!("deb{}", std::process::id());
     let before = HostState::capture(&needle);
+    // In the VM (AppArmor enabled, no lxc package): load Debian LXC's container profiles from the
+    // host's shared /etc/apparmor.d, as the lxc package does at boot on a Debian host.
+    if std::env::var_os("DISTRO_LOAD_LXC_APPARMOR").is_some() {
+        run_ok("apparmor_parser", &["-r", "-W", "/etc/apparmor.d/lxc-containers"]);
+    }
     let c = debian_container(lp, &name);
     let log = c.log.to_string_lossy().into_owned();
 
@@ -226,6 +251,8 @@ fn debian_bookworm_boots_runs_apt_and_shuts_down_cleanly() {
         if s == "running" || s == "degraded" {
             break s;
         }
+        let state = c.state();
+        assert!(state != "STOPPED", "the container stopped while booting\nlog tail:\n{}", c.log_tail());
         assert!(
             t0.elapsed() < BOOT_DEADLINE,
             "systemd did not finish booting within {BOOT_DEADLINE:?}: last answer {s:?} ({})\nstate {}\n\
@@ -284,4 +311,49 @@ fn debian_bookworm_boots_runs_apt_and_shuts_down_cleanly() {
     assert!(!c.lp.path.join(&name).exists(), "lxc-destroy left {}", c.lp.path.join(&name).display());
     let left = leaks(&before, &needle, &name);
     assert!(left.is_empty(), "left behind:\n  {}", left.join("\n  "));
+}
+
+/// The same test in the pure-cgroup2 VM (`vm-run`): this test binary runs itself there.
+#[test]
+#[ignore = "slow: boots a VM under TCG (run with --ignored)"]
+fn debian_in_the_cgroup2_vm() {
+    let test = "distro_debian::debian_in_the_cgroup2_vm";
+    if !requirements(test) {
+        return;
+    }
+    if std::env::var_os("LXC_BIN_DIR").is_some() {
+        skip(test, "Debian's LXC is not installed in the VM guest; this test is for rlxc");
+        return;
+    }
+    let vm_run = repo_root().join("../shared/tools/vm-run");
+    let zstd = Path::new("/usr/bin/zstd");
+    if !vm_run.exists() || !zstd.exists() {
+        skip(test, "needs ../shared/tools/vm-run and the host's zstd");
+        return;
+    }
+    let tools = repo_root().join("target/vm-tools");
+    std::fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("mkdir {}: {e}", tools.display()));
+    std::fs::copy(zstd, tools.join("zstd")).unwrap_or_else(|e| panic!("copy zstd: {e}"));
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let shared = repo_root().join("../shared");
+    let shared = shared.canonicalize().unwrap_or(shared);
+    let out = Command::new(&vm_run)
+        .args(["-q", "--timeout", "1200", "--share"])
+        .arg(repo_root())
+        .arg("--share")
+        .arg(&shared)
+        .args(["--share", "/var/cache/rlxc-rootfs", "--share", "/usr/share/lxc", "--share", "/etc/apparmor.d"])
+        .args(["--share", "/usr/share/lxcfs"])
+        .args(["-e", "DISTRO_LOAD_LXC_APPARMOR=1", "-e"])
+        .arg(format!("DISTRO_EXTRA_PATH={}", tools.display()))
+        .args(["-e", &format!("RLXC_PREFIX={}", prefix().display()), "--"])
+        .arg(&exe)
+        .args(["debian_bookworm_boots_runs_apt_and_shuts_down_cleanly", "--exact", "--nocapture"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", vm_run.display()));
+    let all = text(&out);
+    eprintln!("{all}");
+    assert!(out.status.success(), "the Debian test failed in the cgroup2 VM ({})", out.status);
+    assert!(all.contains("1 passed"), "the test did not run in the VM");
 }
