@@ -22,7 +22,7 @@
 # After every test it removes leftover containers the test made under /var/lib/lxc; at the end it
 # undoes what the tests change on the host: users they add (and their homes, /run/user dirs),
 # lines added to /etc/subuid, /etc/subgid, /etc/lxc/lxc-usernet, /run/lxc/nics, files added to
-# /etc/lxc, cgroup.clone_children values, `lxctest` cgroups, and /var/lib/lxcsym1.
+# /etc/lxc, cgroup.clone_children values, `lxctest` cgroups, /var/lib/lxcsym1 and /var/lib/lxc/log.
 #
 # Output: a table test | LXC | rlxc (pass/FAIL/TIMEOUT, seconds), then `LXC: N passed, N failed`
 # and finally rlxc's `N passed, N failed`. Logs in target/compat/<impl>/<test>.log.
@@ -103,6 +103,7 @@ snapshot() {
     done
     ls -d /sys/fs/cgroup/*/lxctest 2>/dev/null | sort >"$W/state/lxctest-cgroups"
     [ -e /var/lib/lxcsym1 ] || [ -L /var/lib/lxcsym1 ] && touch "$W/state/lxcsym1-existed"
+    [ -e /var/lib/lxc/log ] && touch "$W/state/lxc-log-existed"
 }
 
 restore_host() {
@@ -144,6 +145,8 @@ restore_host() {
         [ -d "$d" ] && say "could not remove cgroup $d"
     done
     if [ ! -e "$W/state/lxcsym1-existed" ] && [ -L /var/lib/lxcsym1 ]; then rm -f /var/lib/lxcsym1; fi
+    # lxc-test-symlink logs to $lxcpath/log through its symlinked lxcpath and never removes it.
+    if [ ! -e "$W/state/lxc-log-existed" ] && [ -f /var/lib/lxc/log ]; then rm -f /var/lib/lxc/log; fi
 }
 
 # ---------------------------------------------------------------------------------------------
