@@ -46,7 +46,14 @@ impl<'a> Running<'a> {
         let name = unique(tag);
         let before = HostState::capture(lp.as_str());
         // /proc, /sys and cgroups inside, as LXC templates configure them.
-        let extra = format!("lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\n{extra}");
+        // With AppArmor (the VM) use the profile rlxc generates (the stock default profile
+        // may not be loaded there).
+        let aa = if Path::new("/sys/kernel/security/apparmor/profiles").exists() && !extra.contains("lxc.apparmor") {
+            "lxc.apparmor.profile = generated\n"
+        } else {
+            ""
+        };
+        let extra = format!("lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\n{aa}{extra}");
         let dir = busybox_container(lp, &name, &extra);
         let mut args = vec!["-n", name.as_str()];
         args.extend_from_slice(start_args);
