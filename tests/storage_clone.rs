@@ -138,6 +138,21 @@ fn overlay_snapshot_clone_tracks_dependencies() {
     let o = lp.lxc("destroy", &["-n", &name]);
     assert!(!o.status.success(), "{}", show(&o));
     assert!(dir.join("config").exists());
+    // A snapshot of the snapshot depends on both (LXC's lxc_rdepends chain).
+    let snap2 = format!("{name}t");
+    lp.lxc_ok("copy", &["-n", &snap, "-N", &snap2, "-s"]);
+    assert_eq!(
+        std::fs::read_to_string(lp.path.join(&snap2).join("lxc_rdepends")).unwrap_or_default(),
+        format!("{lp_s}\n{name}\n{lp_s}\n{snap}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("lxc_snapshots")).unwrap_or_default(),
+        format!("{lp_s}\n{snap}\n{lp_s}\n{snap2}\n")
+    );
+    assert_eq!(std::fs::read_to_string(sdir.join("lxc_snapshots")).unwrap_or_default(), format!("{lp_s}\n{snap2}\n"));
+    assert!(!lp.lxc("destroy", &["-n", &snap]).status.success());
+    lp.lxc_ok("destroy", &["-n", &snap2]);
+    assert!(!sdir.join("lxc_snapshots").exists());
     lp.lxc_ok("destroy", &["-n", &snap]);
     assert!(!dir.join("lxc_snapshots").exists(), "dependency dropped with the clone");
     lp.lxc_ok("destroy", &["-n", &name]);

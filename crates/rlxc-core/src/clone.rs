@@ -147,7 +147,7 @@ fn finish_clone(
     newpath: &str,
     ndir: &Path,
     odir: &Path,
-    orig: &dyn Storage,
+    _orig: &dyn Storage,
     new: &dyn Storage,
 ) -> Result<Container, CloneError> {
     let sname = &src.name;
@@ -197,14 +197,15 @@ fn finish_clone(
     }
     let newc = Container::new(&o.newname, newpath, None).map_err(|e| other(sname, e.to_string()))?;
 
-    // An overlay clone over the origin's own rootfs depends on it.
-    let depends = new.kind().starts_with("overlay") && orig.is_directory();
-    if depends && o.snapshot {
+    // An overlay snapshot reads through its origin (and the origin's own origins): LXC's
+    // add_rdepends + mod_all_rdeps.
+    let depends = o.snapshot && new.kind().starts_with("overlay");
+    if depends {
         add_dependency(&src.lxcpath, sname, newpath, &o.newname).map_err(|e| other(sname, e))?;
     }
     update_rootfs(src, o, &newc, new).inspect_err(|_| {
-        if depends && o.snapshot {
-            let _ = remove_dependency(&src.lxcpath, sname, newpath, &o.newname);
+        if depends {
+            forget_origin(newpath, &o.newname, origin(newpath, &o.newname));
         }
     })?;
     info!("cloned \"{}\" to \"{}\" ({})", sname, o.newname, new.config_value());
@@ -287,11 +288,18 @@ pub fn dependents(lxcpath: &str, name: &str) -> Vec<(String, String)> {
     lines.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].to_string(), c[1].to_string())).collect()
 }
 
-/// The origin a clone depends on (`lxc_rdepends`).
-pub fn origin(lxcpath: &str, name: &str) -> Option<(String, String)> {
-    let text = std::fs::read_to_string(dep_file(lxcpath, name, "lxc_rdepends")).ok()?;
-    let mut l = text.lines();
-    Some((l.next()?.to_string(), l.next()?.to_string()))
+/// The containers a clone depends on (`lxc_rdepends`: pairs of lines `lxcpath`, `name`; the
+/// origin's own origins first, then the origin).
+pub fn origins(lxcpath: &str, name: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dep_file(lxcpath, name, "lxc_rdepends")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].to_string(), c[1].to_string())).collect()
+}
+
+/// [`origins`], None when there are none (read before a destroy, for [`forget_origin`]).
+pub fn origin(lxcpath: &str, name: &str) -> Option<Vec<(String, String)>> {
+    let v = origins(lxcpath, name);
+    (!v.is_empty()).then_some(v)
 }
 
 fn write_dependents(lxcpath: &str, name: &str, deps: &[(String, String)]) -> Result<(), String> {
@@ -306,13 +314,25 @@ fn write_dependents(lxcpath: &str, name: &str, deps: &[(String, String)]) -> Res
     std::fs::write(&f, text).map_err(|e| format!("write {}: {e}", f.display()))
 }
 
-/// Record that `newpath/newname` depends on `lxcpath/name` (both files).
+/// Record that `newpath/newname` depends on `lxcpath/name` and on everything that one depends
+/// on: the clone's `lxc_rdepends` lists them all, each of them lists the clone in its
+/// `lxc_snapshots`.
 pub fn add_dependency(lxcpath: &str, name: &str, newpath: &str, newname: &str) -> Result<(), String> {
-    let mut deps = dependents(lxcpath, name);
-    deps.push((newpath.to_string(), newname.to_string()));
-    write_dependents(lxcpath, name, &deps)?;
+    let mut deps = origins(lxcpath, name);
+    deps.push((lxcpath.to_string(), name.to_string()));
     let f = dep_file(newpath, newname, "lxc_rdepends");
-    std::fs::write(&f, format!("{lxcpath}\n{name}\n")).map_err(|e| format!("write {}: {e}", f.display()))
+    let text: String = deps.iter().map(|(p, n)| format!("{p}\n{n}\n")).collect();
+    std::fs::write(&f, text).map_err(|e| format!("write {}: {e}", f.display()))?;
+    for (p, n) in &deps {
+        if !paths::container_dir(p, n).is_dir() {
+            warn!("origin \"{n}\" in {p} is gone: not recording \"{newname}\" in it");
+            continue;
+        }
+        let mut list = dependents(p, n);
+        list.push((newpath.to_string(), newname.to_string()));
+        write_dependents(p, n, &list)?;
+    }
+    Ok(())
 }
 
 /// Forget that `newpath/newname` depends on `lxcpath/name` (destroy of the clone).
@@ -327,9 +347,12 @@ pub fn has_dependents(lxcpath: &str, name: &str) -> bool {
     !dependents(lxcpath, name).is_empty()
 }
 
-/// After destroying a clone: drop it from its origin's `lxc_snapshots`.
-pub fn forget_origin(lxcpath: &str, name: &str, origin: Option<(String, String)>) {
-    if let Some((op, on)) = origin {
+/// After destroying a clone: drop it from the `lxc_snapshots` of everything it depended on.
+pub fn forget_origin(lxcpath: &str, name: &str, origin: Option<Vec<(String, String)>>) {
+    for (op, on) in origin.into_iter().flatten() {
+        if !paths::container_dir(&op, &on).is_dir() {
+            continue;
+        }
         if let Err(e) = remove_dependency(&op, &on, lxcpath, name) {
             warn!("update dependencies of \"{on}\": {e}");
         }
