@@ -157,7 +157,13 @@ pub fn restore(c: &Container, snap: &str, newname: Option<&str>) -> Result<(), S
         let cdir = paths::container_dir(&c.lxcpath, &c.name);
         for e in std::fs::read_dir(&cdir).into_iter().flatten().flatten() {
             let p = e.path();
-            if e.file_name() == "snaps" || keep.iter().any(|k| k.starts_with(&p)) {
+            // Snapshots and the dependency files stay with the container.
+            let fname = e.file_name();
+            if fname == "snaps"
+                || fname == "lxc_snapshots"
+                || fname == "lxc_rdepends"
+                || keep.iter().any(|k| k.starts_with(&p))
+            {
                 continue;
             }
             let r = if p.is_dir() && !p.is_symlink() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
