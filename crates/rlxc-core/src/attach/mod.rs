@@ -143,6 +143,10 @@ pub fn attach(name: &str, lxcpath: &str, opts: &AttachOptions, command: &AttachC
         if opts.terminal { [0, 1, 2].map(|n| rlxc_sys::pty::is_terminal(forkexec::stdio_fd(n))) } else { [false; 3] };
     let pty =
         if tty_fds.iter().any(|t| *t) { Some(allocate_pty(&ctx).map_err(io_err("allocating a pty"))?) } else { None };
+    // The size first, before the command can ask for it (SIGWINCH keeps it in step later).
+    if let (Some(p), Some(n)) = (&pty, tty_fds.iter().position(|t| *t)) {
+        let _ = rlxc_sys::pty::copy_window_size(forkexec::stdio_fd(n as i32), &p.master);
+    }
     let pty_log = match (&opts.pty_log, &pty) {
         (Some(p), Some(_)) => Some(
             OpenOptions::new()
