@@ -36,12 +36,19 @@ deps:
 	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
 
+# init.lxc is bind-mounted into containers whose rootfs may have no libc: link it statically.
+# Its own target dir and an explicit --target keep the static RUSTFLAGS away from the main build.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+STATIC_INIT := target/static/$(HOST_TRIPLE)/$(PROFILE)/init-lxc
+
 install:
 	$(CARGO) build $(if $(filter release,$(PROFILE)),--release) --workspace
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build $(if $(filter release,$(PROFILE)),--release) \
+		-p rlxc-init --target $(HOST_TRIPLE) --target-dir target/static
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/rlxc
 	install -m 0755 target/$(PROFILE)/rlxc $(DESTDIR)$(PREFIX)/bin/rlxc
 	for t in $$(target/$(PROFILE)/rlxc tools); do ln -sf rlxc $(DESTDIR)$(PREFIX)/bin/$$t; done
-	install -m 0755 target/$(PROFILE)/init-lxc $(DESTDIR)$(PREFIX)/sbin/init.lxc
+	install -m 0755 $(STATIC_INIT) $(DESTDIR)$(PREFIX)/sbin/init.lxc
 	rm -rf $(DESTDIR)$(PREFIX)/share/rlxc/templates $(DESTDIR)$(PREFIX)/share/rlxc/config
 	cp -r templates $(DESTDIR)$(PREFIX)/share/rlxc/templates
 	cp -r config $(DESTDIR)$(PREFIX)/share/rlxc/config
