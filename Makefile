@@ -13,9 +13,9 @@ TEST_PREFIX := $(CURDIR)/target/prefix
 # Debian packages: build needs, runtime helpers, and Debian's LXC as the reference we test against.
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static iproute2 \
 	iputils-ping bridge-utils dnsmasq-base uidmap tmux strace apparmor lxc lxc-tests lxc-dev \
-	python3-lxc hyperfine zstd debootstrap btrfs-progs rsync e2fsprogs python3 util-linux
+	python3-lxc hyperfine zstd debootstrap btrfs-progs rsync e2fsprogs python3 util-linux sudo kmod
 
-.PHONY: all build deps install demo check test lint fuzz-check vm-check clean
+.PHONY: all build deps install demo check test lint fuzz-check vm-check compat bench clean
 
 all: build
 
@@ -75,6 +75,16 @@ vm-check:
 	./tests/vm/run.sh
 	./tests/vm/net.sh
 	./tests/vm/security.sh
+
+# LXC's own shell tests (package lxc-tests) against rlxc and Debian's LXC, side by side (~5 min).
+compat:
+	$(MAKE) install PREFIX=$(TEST_PREFIX)
+	./tests/compat/run.sh --prefix $(TEST_PREFIX)
+
+# rlxc vs Debian's LXC, interleaved, ratios (release build).
+bench:
+	$(MAKE) install PREFIX=$(CURDIR)/target/bench-prefix
+	./bench/run.sh --prefix target/bench-prefix
 
 check: deps lint test fuzz-check vm-check
 
