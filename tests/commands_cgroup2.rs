@@ -3,7 +3,7 @@
 //! `lxc-info -S` and `lxc-ls -f` read cgroup2 files. Runs where the host is pure cgroup2 (the
 //! VM: `../shared/tools/vm-run -- cargo test --test commands_cgroup2`); skipped loudly elsewhere.
 
-use rlxc_suite::{require_root, require_tools, skip, HostState, Lxcpath};
+use rlxc_suite::{require_root, require_tools, HostState, Lxcpath};
 
 fn pure_cgroup2() -> bool {
     std::fs::read_to_string("/proc/self/mountinfo")
@@ -23,7 +23,7 @@ fn cgroup2_freeze_goes_through_the_monitor() {
         return;
     }
     if !pure_cgroup2() {
-        skip(t, "host is not pure cgroup2 (run it with ../shared/tools/vm-run)");
+        rlxc_suite::runs_elsewhere(t, "host is not pure cgroup2");
         return;
     }
     let lp = Lxcpath::new("c2f");
@@ -78,7 +78,7 @@ fn cgroup2_freeze_falls_back_to_the_cgroup_fd() {
         return;
     }
     if !pure_cgroup2() {
-        skip(t, "host is not pure cgroup2 (run it with ../shared/tools/vm-run)");
+        rlxc_suite::runs_elsewhere(t, "host is not pure cgroup2");
         return;
     }
     struct NoFreeze {

@@ -16,7 +16,7 @@ fn apparmor_on(test: &str) -> bool {
         std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map(|s| s.trim() == "Y").unwrap_or(false)
             && Path::new("/sys/kernel/security/apparmor/profiles").exists();
     if !enabled {
-        eprintln!("{test}: AppArmor is not enabled on this host; this test runs in tests/vm/security.sh");
+        rlxc_suite::runs_elsewhere(test, "AppArmor is not enabled on this host");
     }
     enabled
 }
