@@ -472,6 +472,11 @@ impl Container {
             source: e,
         })?;
         self.conf = load_config(&cfg).map_err(ContainerError::Config)?;
+        // As LXC, which appends the -f lines to the unexpanded config with the `x`s of
+        // `lxc.net.N.hwaddr` already replaced: write back the randomized lines.
+        if self.conf.to_config_string() != text {
+            self.conf.save(&cfg).map_err(|e| ContainerError::Config(e.to_string()))?;
+        }
         let storage = match planned {
             Some(p) => p,
             None => rlxc_storage::open(&self.conf.rootfs).map_err(|e| ContainerError::Create(e.to_string()))?,

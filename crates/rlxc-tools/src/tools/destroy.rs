@@ -1,6 +1,7 @@
 //! `lxc-destroy`: remove a container (refuses a running one without `-f`).
 
 use rlxc_core::container::{Container, ContainerError};
+use rlxc_core::snapshot;
 
 use super::start::parse_cli;
 use crate::args::Opt;
@@ -34,6 +35,20 @@ pub fn main(args: &[String]) -> i32 {
     };
     if !c.is_defined() {
         eprintln!("{prog}: {}: Container is not defined", cli.name);
+        return 1;
+    }
+    // As LXC: snapshots go first with -s; without it a container with snapshots stays.
+    if cli.parsed.has("snapshots") {
+        if c.is_running() && !cli.parsed.has("force") {
+            eprintln!("{prog}: {}: Container is running. Stop it first or use -f", cli.name);
+            return 1;
+        }
+        if let Err(e) = snapshot::destroy_all(&c) {
+            eprintln!("{prog}: {}: Destroying snapshots of {} failed: {e}", cli.name, cli.name);
+            return 1;
+        }
+    } else if !snapshot::list(&c).is_empty() {
+        eprintln!("{prog}: {}: Destroying {} failed: {} has snapshots.", cli.name, cli.name, cli.name);
         return 1;
     }
     match c.destroy(cli.parsed.has("force")) {
