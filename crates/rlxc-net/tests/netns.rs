@@ -270,7 +270,11 @@ fn macvlan_and_failed_start_cleanup() {
     // A start that fails at the third device removes the first two.
     let c = NicSpec { index: 2, ty: NicType::Macvlan, link: Some("nosuchdev0".into()), ..NicSpec::default() };
     let err = ns.within(|| create_host_side(ctx(), &[a, b, c], ct.pid())).err();
-    assert!(matches!(err, Some(NetError::NoSuchDevice(ref d)) if d == "nosuchdev0"), "{err:?}");
+    // Named with the key to fix: `lxc.net.2.link: network device "nosuchdev0" does not exist`.
+    assert!(
+        matches!(err, Some(NetError::Config { index: 2, ref key, ref msg }) if key == "link" && msg.contains("\"nosuchdev0\" does not exist")),
+        "{err:?}"
+    );
     assert_eq!(ns.links(), before, "failed start left host devices");
     let inside = ct.ip("-o link show");
     assert!(!inside.contains("eth0") && !inside.contains("mv0"), "{inside}");
