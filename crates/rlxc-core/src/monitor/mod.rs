@@ -178,6 +178,9 @@ impl CommandHandler for Monitor {
         }
         Ok((CgroupCtxInfo { layout: layout_number(cg), utilities: utilities(cg), fd_len: fds.len() as u32 }, fds))
     }
+    fn add_bpf_device(&mut self, device: &crate::commands::wire::DeviceItem) -> Result<(), Errno> {
+        self.cgroups.as_mut().ok_or(libc::ENOENT)?.add_device_item(device)
+    }
     fn cgroup_fd(&self, controller: &str, _limit: bool) -> Result<(CgroupFdInfo, OwnedFd), Errno> {
         let cg = self.cgroups.as_ref().ok_or(libc::ENOENT)?;
         let h = cg
