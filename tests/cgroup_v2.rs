@@ -17,7 +17,7 @@ fn unified(test: &str) -> bool {
     match Layout::detect() {
         Ok(l) if l.kind == LayoutKind::Unified => true,
         _ => {
-            eprintln!("{test}: not a pure cgroup2 host; this test runs in `make vm-check`");
+            rlxc_suite::runs_elsewhere(test, "not a pure cgroup2 host");
             false
         }
     }
