@@ -166,6 +166,13 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
             }
         }
     }
+    // Without lxc.pty.max the container gets no devpts of its own (and no /dev/ptmx after the
+    // pivot): as LXC, its ttys come from the devpts reachable now (the host's), bound into the
+    // rootfs before the pivot.
+    let mut ttys = Vec::new();
+    if let Some(t) = rootfs_target.as_deref().filter(|_| conf.pty_max == 0) {
+        ttys = setup_ttys(t, conf.tty.max, conf.tty.dir.as_deref())?;
+    }
     // 11. pivot_root.
     if let Some(t) = rootfs_target.as_deref() {
         drop(root);
@@ -175,7 +182,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     if conf.pty_max > 0 {
         setup_devpts(conf.pty_max)?;
     }
-    let ttys = setup_ttys(conf.tty.max, conf.tty.dir.as_deref())?;
+    if rootfs_target.is_none() || conf.pty_max > 0 {
+        ttys = setup_ttys(Path::new("/"), conf.tty.max, conf.tty.dir.as_deref())?;
+    }
     if let Some(p) = conf.personality {
         let persona = match p {
             rlxc_config::Personality::Linux32 => 0x0008,
@@ -372,14 +381,19 @@ fn setup_devpts(max: u64) -> R<()> {
 }
 
 /// Allocate `lxc.tty.max` ptys and bind each slave over `/dev/ttyN` (or `/dev/<dir>/ttyN` with a
-/// symlink). Returns (master, slave path) pairs; the masters go to the monitor.
-fn setup_ttys(max: u64, dir: Option<&str>) -> R<Vec<(OwnedFd, PathBuf)>> {
+/// symlink), under `root` (`/` once pivoted, else the rootfs mount). Returns (master, slave path)
+/// pairs; the masters go to the monitor.
+fn setup_ttys(root: &Path, max: u64, dir: Option<&str>) -> R<Vec<(OwnedFd, PathBuf)>> {
     let mut out = Vec::new();
+    // Before the pivot a symlinked /dev of the rootfs would lead the binds out of it.
+    if max > 0 && std::fs::symlink_metadata(root.join("dev")).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!("lxc.tty.max: {} is a symlink", root.join("dev").display()));
+    }
     for i in 1..=max {
         let pty = crate::console::open_pty().map_err(|e| format!("lxc.tty.max: allocate tty{i}: {e}"))?;
         let path = match dir {
-            Some(d) if !d.is_empty() => PathBuf::from(format!("/dev/{d}/tty{i}")),
-            _ => PathBuf::from(format!("/dev/tty{i}")),
+            Some(d) if !d.is_empty() => root.join(format!("dev/{d}/tty{i}")),
+            _ => root.join(format!("dev/tty{i}")),
         };
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
@@ -390,7 +404,7 @@ fn setup_ttys(max: u64, dir: Option<&str>) -> R<Vec<(OwnedFd, PathBuf)>> {
         mount(pty.slave_path.to_str(), &path, None, libc::MS_BIND as u64, None)
             .map_err(|e| format!("bind {} onto {}: {e}", pty.slave_path.display(), path.display()))?;
         if let Some(d) = dir.filter(|d| !d.is_empty()) {
-            let link = PathBuf::from(format!("/dev/tty{i}"));
+            let link = root.join(format!("dev/tty{i}"));
             let _ = std::fs::remove_file(&link);
             let _ = std::os::unix::fs::symlink(format!("{d}/tty{i}"), &link);
         }
