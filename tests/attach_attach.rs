@@ -399,3 +399,21 @@ fn user_namespace_is_joined_first() {
     assert!(pid.status.success());
     assert_clean(&before, &lp, &name);
 }
+
+#[test]
+fn setuid_programs_work_for_users_unless_no_new_privs() {
+    if !ready("setuid_programs_work_for_users_unless_no_new_privs") {
+        return;
+    }
+    // LXC's lxc-test-no-new-privs: busybox setuid root (as the busybox template makes it), ping
+    // as uid 1000 works with lxc.no_new_privs = 0 and fails with 1.
+    let lp = Lxcpath::new("atnnp");
+    for (nnp, works) in [("0", true), ("1", false)] {
+        let c = Running::start(&lp, "atnnp", &format!("lxc.no_new_privs = {nnp}"), &[]);
+        let bb = c.dir.join("rootfs/bin/busybox");
+        let o = Command::new("chmod").arg("6755").arg(&bb).output().expect("chmod");
+        assert!(o.status.success(), "{}", show(&o));
+        let o = c.attach(&["--clear-env", "--uid", "1000", "--gid", "1000", "--", "ping", "-c", "1", "127.0.0.1"]);
+        assert_eq!(o.status.success(), works, "lxc.no_new_privs = {nnp}: {}", show(&o));
+    }
+}

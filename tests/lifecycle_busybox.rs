@@ -274,3 +274,61 @@ fn console_ring_buffer_and_ttys_are_served_by_the_monitor() {
     assert!(lp.lxc("stop", &["-n", &name, "-k"]).status.success());
     assert_clean(&before, &lp, &name);
 }
+
+#[test]
+fn create_writes_random_hex_for_the_x_of_a_config_file_hwaddr() {
+    if !ready("create_writes_random_hex_for_the_x_of_a_config_file_hwaddr") {
+        return;
+    }
+    // LXC's lxc-test-createconfig.
+    let lp = Lxcpath::new("lchw");
+    let name = unique("bbhw");
+    let extra = lp.path.join("in.conf");
+    std::fs::write(&extra, "lxc.net.0.type = empty\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n").expect("write");
+    let o = lp.lxc("create", &["-n", &name, "-t", "none", "-f", extra.to_str().unwrap_or("")]);
+    assert!(o.status.success(), "create: {}", show(&o));
+    let cfg = std::fs::read_to_string(lp.path.join(&name).join("config")).expect("config");
+    let line = cfg.lines().find(|l| l.starts_with("lxc.net.0.hwaddr")).unwrap_or("");
+    let mac = line.split('=').nth(1).unwrap_or("").trim();
+    assert!(mac.starts_with("00:16:3e:") && mac.len() == 17, "{cfg}");
+    assert!(mac.chars().all(|c| c.is_ascii_hexdigit() || c == ':'), "{cfg}");
+    let o = lp.lxc("destroy", &["-n", &name]);
+    assert!(o.status.success(), "{}", show(&o));
+}
+
+#[test]
+fn busybox_template_makes_busybox_setuid_as_lxc() {
+    if !ready("busybox_template_makes_busybox_setuid_as_lxc") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let lp = Lxcpath::new("lcsuid");
+    let name = unique("bbsuid");
+    let o = lp.lxc("create", &["-n", &name, "-t", "busybox"]);
+    assert!(o.status.success(), "create: {}", show(&o));
+    let md = std::fs::metadata(lp.path.join(&name).join("rootfs/bin/busybox")).expect("busybox");
+    assert_eq!(md.permissions().mode() & 0o7777, 0o6755);
+    let o = lp.lxc("destroy", &["-n", &name]);
+    assert!(o.status.success(), "{}", show(&o));
+}
+
+#[test]
+fn ttys_without_pty_max_come_from_the_host_devpts() {
+    if !ready("ttys_without_pty_max_come_from_the_host_devpts") {
+        return;
+    }
+    let lp = Lxcpath::new("lctty");
+    let name = unique("bbtty");
+    busybox_container(&lp, &name, "lxc.autodev = 1\nlxc.tty.max = 2");
+    let before = HostState::capture(lp.as_str());
+    let o = lp.lxc("start", &["-n", &name]);
+    assert!(o.status.success(), "start: {}", show(&o));
+    let pid = init_pid(&lp, &name).expect("pid");
+    let o = in_container(pid, "test -c /dev/tty1 && test -c /dev/tty2 && echo ttys-ok");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ttys-ok"), "{}", show(&o));
+    let slot = rlxc_core::commands::client::console(&name, lp.as_str(), 1).expect("console command");
+    assert!(slot.is_some(), "tty1 not served");
+    drop(slot);
+    assert!(lp.lxc("stop", &["-n", &name, "-k"]).status.success());
+    assert_clean(&before, &lp, &name);
+}

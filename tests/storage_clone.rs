@@ -466,3 +466,24 @@ fn copy_to_another_lxcpath_and_copy_of_overlay() {
     assert_clean(&before, &lp);
     assert_clean(&before, &other);
 }
+
+#[test]
+fn destroy_with_snapshots_needs_s() {
+    if !ready("destroy_with_snapshots_needs_s") {
+        return;
+    }
+    let lp = Lxcpath::new("scds");
+    let before = HostState::capture(lp.as_str());
+    let name = unique("scds");
+    let dir = busybox_container(&lp, &name, "");
+    lp.lxc_ok("snapshot", &["-n", &name]);
+    lp.lxc_ok("snapshot", &["-n", &name]);
+    let o = lp.lxc("destroy", &["-n", &name]);
+    assert!(!o.status.success(), "{}", show(&o));
+    let want = format!("Destroying {name} failed: {name} has snapshots.");
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&want), "{}", show(&o));
+    assert!(dir.join("snaps/snap1/config").exists());
+    lp.lxc_ok("destroy", &["-n", &name, "-s"]);
+    assert!(!dir.exists());
+    assert_clean(&before, &lp);
+}
