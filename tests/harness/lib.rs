@@ -194,6 +194,9 @@ impl Drop for Lxcpath {
             }
         }
         let _ = fs::remove_dir_all(&self.path);
+        // The tools' on-disk locks live under /run/lxc/lock/<lxcpath>/.
+        let locks = PathBuf::from("/run/lxc/lock").join(self.as_str().trim_start_matches('/'));
+        let _ = fs::remove_dir_all(locks);
     }
 }
 

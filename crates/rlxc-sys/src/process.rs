@@ -142,6 +142,15 @@ pub fn ignore_signal(sig: i32) {
     }
 }
 
+/// Restore a signal's default disposition (SIG_DFL), e.g. SIGPIPE in a command-line tool, which
+/// the Rust runtime ignores: `lxc-foo | head` must end quietly as LXC's C tools do.
+pub fn default_signal(sig: i32) {
+    // SAFETY: SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
 /// One record read from a signalfd: the signal, sending pid, and for SIGCHLD the child's pid.
 #[derive(Debug, Clone, Copy)]
 pub struct SigInfo {

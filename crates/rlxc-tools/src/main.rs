@@ -66,7 +66,16 @@ fn usage() -> i32 {
 }
 
 fn main() {
-    let argv: Vec<String> = std::env::args().collect();
+    // A closed pipe ends the tool quietly (status 141), as it ends LXC's C tools.
+    rlxc_sys::process::default_signal(libc::SIGPIPE);
+    // Arguments are paths and names: a non-UTF-8 one is refused with a message, never a panic.
+    let argv: Vec<String> = match std::env::args_os().map(|a| a.into_string()).collect::<Result<_, _>>() {
+        Ok(v) => v,
+        Err(bad) => {
+            eprintln!("rlxc: argument {bad:?} is not valid UTF-8");
+            std::process::exit(1);
+        }
+    };
     let prog = argv
         .first()
         .map(|a| Path::new(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())

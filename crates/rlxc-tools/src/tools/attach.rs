@@ -128,6 +128,10 @@ fn parse_cli(argv: &[String]) -> Result<Cli, i32> {
             return Err(1);
         }
     };
+    if let Err(e) = rlxc_core::lxcpath::check_name(&name) {
+        eprintln!("{PROG}: {e}");
+        return Err(1);
+    }
     if name.is_empty() {
         eprintln!("{PROG}: missing container name, use --name option");
         return Err(1);

@@ -49,6 +49,13 @@ pub fn parse(prog: &'static str, args: &[String], opts: &[Opt], help: &str, need
         eprintln!("{prog}: No container name specified");
         return Err(1);
     }
+    // A name is one path component: `..`, `a/b` would reach other directories and sockets.
+    if let Some(n) = name.as_deref().filter(|n| !n.is_empty()) {
+        if let Err(e) = rlxc_core::lxcpath::check_name(n) {
+            eprintln!("{prog}: {e}");
+            return Err(1);
+        }
+    }
     let lxcpath = rlxc_core::lxcpath::resolve(parsed.value("lxcpath"));
     rlxc_core::log::init(prog, parsed.has("quiet"));
     if let Some(n) = &name {

@@ -56,6 +56,12 @@ pub fn main(argv: &[String]) -> i32 {
         return 0;
     }
     let name = p.value("name").map(str::to_string).or_else(|| p.positional.first().cloned()).unwrap_or_default();
+    if !name.is_empty() {
+        if let Err(e) = rlxc_core::lxcpath::check_name(&name) {
+            eprintln!("lxc-console: {e}");
+            return 1;
+        }
+    }
     if name.is_empty() {
         eprintln!("{PROG}: missing container name, use --name option");
         return 1;
