@@ -546,6 +546,11 @@ pub fn wait_state(name: &str, lxcpath: &str, states: &[i32; 8], timeout: Option<
                     e => e,
                 })?;
             }
+            // No monitor (or one closing its socket while it tears down) means STOPPED, which
+            // ends the wait when STOPPED is wanted (LXC's lxc_cmd_add_state_client).
+            Err(CmdError::NotRunning { .. } | CmdError::NoAnswer { .. }) if states[State::Stopped as usize] != 0 => {
+                break State::Stopped;
+            }
             Err(CmdError::NotRunning { .. }) => {
                 let now = Instant::now();
                 if let Some(d) = deadline {
