@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 VM_RUN=${VM_RUN:-$ROOT/../shared/tools/vm-run}
-VM_TESTS=${VM_TESTS:-cgroup_v2 cgroup_container commands_cgroup2}
+VM_TESTS=${VM_TESTS:-cgroup_v2 cgroup_container commands_cgroup2 tools_top}
 # Start/stop cycles of the leak test in the VM (spawning is ~35x slower there than here).
 export RLXC_CG_CYCLES=${RLXC_CG_CYCLES:-5}
 VM_FILTER=${VM_FILTER:-}
