@@ -161,6 +161,13 @@ impl Console {
         }
         let pty =
             open_pty().map_err(|source| ConsoleError { what: "allocate pty", path: "/dev/ptmx".into(), source })?;
+        // `lxc-console -t 0` gets a dup of this master: when the client reads the bytes first, a
+        // blocking read in the monitor's loop would hang the monitor (and every stop).
+        let nonblock = rustix::fs::fcntl_getfl(&pty.master)
+            .and_then(|fl| rustix::fs::fcntl_setfl(&pty.master, fl | rustix::fs::OFlags::NONBLOCK));
+        if let Err(e) = nonblock {
+            return Err(ConsoleError { what: "set O_NONBLOCK on", path: "/dev/ptmx".into(), source: e.into() });
+        }
         let log = match conf.logfile.as_deref() {
             Some(p) if !p.is_empty() => Some(LogFile::open(Path::new(p), conf.log_size, conf.rotate)?),
             _ => None,
