@@ -1,7 +1,7 @@
 # rlxc: build, install, demo and the whole test suite.
 #   make deps      install the Debian packages and cargo tools rlxc needs (root, idempotent)
 #   make demo      deps + release build + install into target/prefix + the main job (busybox)
-#   make check     the whole test suite (what .ci/run runs)
+#   make check     the whole test suite (what .ci/run runs): lint, tests, LXC's shell tests, fuzz, VM
 #   make install   PREFIX=/usr/local (DESTDIR honoured)
 
 PREFIX ?= /usr/local
@@ -86,7 +86,7 @@ bench:
 	$(MAKE) install PREFIX=$(CURDIR)/target/bench-prefix
 	./bench/run.sh --prefix target/bench-prefix
 
-check: deps lint test fuzz-check vm-check
+check: deps lint test compat fuzz-check vm-check
 
 clean:
 	$(CARGO) clean
