@@ -6,50 +6,9 @@ use tracing::{debug, trace};
 
 use crate::error::{Result, SecurityError};
 
-/// Capability names LXC accepts (without `cap_`), index = capability number.
-pub const CAP_NAMES: [&str; 41] = [
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
+/// Capability names LXC accepts (without `cap_`), index = capability number: the config
+/// language's table, so parsing and applying can't disagree.
+use rlxc_config::values::CAPABILITIES as CAP_NAMES;
 
 /// Capability number of a name (`sys_admin`, case-insensitive, optional `cap_` prefix) or a
 /// number no higher than `last_cap`.
