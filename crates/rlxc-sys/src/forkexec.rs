@@ -150,7 +150,7 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
 /// Reset every catchable signal to its default action (a child does this before exec so the
 /// program does not inherit an "ignore" from us).
 pub fn reset_signal_dispositions() {
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
@@ -161,10 +161,7 @@ pub fn reset_signal_dispositions() {
 }
 
 /// Ignore a signal (e.g. SIGPIPE while proxying, SIGTTOU while restoring the terminal).
-pub fn ignore_signal(sig: i32) {
-    // SAFETY: SIG_IGN is a valid disposition for every catchable signal.
-    unsafe { libc::signal(sig, libc::SIG_IGN) };
-}
+pub use crate::process::ignore_signal;
 
 /// What a signalfd read returns, reduced to what we use.
 #[derive(Debug, Clone, Copy)]

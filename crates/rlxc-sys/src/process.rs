@@ -117,15 +117,7 @@ impl SigMask {
 /// Reset every signal disposition to default and unblock all signals (used in a child before
 /// exec so init starts with a clean slate).
 pub fn reset_signals() {
-    for s in 1..=64 {
-        if s == libc::SIGKILL || s == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: SIG_DFL is always a valid disposition; errors for reserved numbers are ignored.
-        unsafe {
-            libc::signal(s, libc::SIG_DFL);
-        }
-    }
+    crate::forkexec::reset_signal_dispositions();
     // SAFETY: empty set, plain data.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
