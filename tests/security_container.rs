@@ -548,7 +548,6 @@ fn attach_exe_is_a_sealed_memfd_cve_2019_5736() {
 /// The same for the start path: a start hook runs while the container's future init is still
 /// the rlxc binary, so /proc/1/exe must be a sealed memfd there too.
 #[test]
-#[ignore = "lxc-start does not re-exec from a sealed memfd yet: tools/start.rs (and execute.rs) must call rlxc_sys::memfd::reexec_self_sealed() first, as attach.rs does"]
 fn start_exe_is_a_sealed_memfd_cve_2019_5736() {
     let t = "start_exe_is_a_sealed_memfd_cve_2019_5736";
     let Some(probe) = ready(t) else { return };
