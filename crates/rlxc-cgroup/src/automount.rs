@@ -94,7 +94,10 @@ pub fn mount_auto(
     cgroupns: bool,
     keeps_sys_admin: bool,
 ) -> Result<()> {
-    let force = req.force || !keeps_sys_admin;
+    // On a pure cgroup2 host LXC pre-mounts cgroup2 even when the container could mount it
+    // itself: most inits (systemd among them) don't mount cgroup2 on their own and, finding no
+    // cgroup2 at /sys/fs/cgroup, fall back to legacy v1 mounts that fail on a v2-only kernel.
+    let force = req.force || !keeps_sys_admin || layout.kind == LayoutKind::Unified;
     let mode = req.mode.unwrap_or(if keeps_sys_admin { CgMode::Rw } else { CgMode::Mixed });
     if cgroupns && !force {
         info!("cgroup auto-mount skipped: the container has a cgroup namespace and mounts its own");
