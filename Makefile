@@ -75,6 +75,8 @@ vm-check:
 	./tests/vm/run.sh
 	./tests/vm/net.sh
 	./tests/vm/security.sh
+	@# Debian bookworm (systemd) boots, runs apt and shuts down cleanly in the pure cgroup2 VM.
+	$(CARGO) test --test distro_debian -- --ignored --exact debian_in_the_cgroup2_vm
 
 # LXC's own shell tests (package lxc-tests) against rlxc and Debian's LXC, side by side (~5 min).
 compat:

@@ -212,7 +212,9 @@ pub fn is_loaded(name: &str) -> bool {
 /// Directories that may hold our installed policy (`abstractions/lxc/`, `profiles/`).
 fn policy_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
+    // origin_exe, not current_exe: start runs from a sealed memfd copy whose path says nothing
+    // about where rlxc is installed.
+    if let Ok(exe) = rlxc_sys::memfd::origin_exe() {
         if let Some(prefix) = exe.parent().and_then(Path::parent) {
             dirs.push(prefix.join("share/rlxc/config/apparmor"));
         }
