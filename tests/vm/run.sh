@@ -17,11 +17,11 @@ export RLXC_CG_CYCLES=${RLXC_CG_CYCLES:-5}
 VM_FILTER=${VM_FILTER:-}
 # Per target, the tests worth their time in the emulated VM (empty = all of the target).
 # cgroup_container: the cgroup2 behaviour of real containers that cgroup_v2 cannot show (eBPF
-# rules from the config and live updates through the monitor, the FREEZE command, pids.max);
-# the OOM hog, auto-mount variants, tool corner cases and the start/stop leak loop run on the
-# host suite (each container start costs minutes in the emulated VM).
+# rules from the config and live updates through the monitor, the FREEZE command, pids.max, the
+# auto-mount variants: pure cgroup2 pre-mounts cgroup2); the OOM hog, tool corner cases and the
+# start/stop leak loop run on the host suite (container starts are slow in the emulated VM).
 declare -A VM_SELECT=(
-    [cgroup_container]="pids_max_stops_a_fork_bomb ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze"
+    [cgroup_container]="pids_max_stops_a_fork_bomb ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze mount_auto_cgroup_variants"
 )
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 
