@@ -395,3 +395,50 @@ fn mount_auto_cgroup_variants() {
     }
     assert_clean(&before, &lp, &[cn]);
 }
+
+/// A monitor killed with SIGKILL cannot remove its cgroups; the next start of the same container
+/// removes the empty pair and takes the plain names again instead of `-1` (R3).
+#[test]
+fn stale_cgroups_of_a_killed_monitor_are_reclaimed() {
+    if !ready("stale_cgroups_of_a_killed_monitor_are_reclaimed") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgstale");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("sk");
+    let cn = cn.as_str();
+    script_container(&lp, cn, "echo done >/result", "");
+    start(&lp, cn);
+    let init = lp.lxc_ok("info", &["-n", cn, "-p", "-H"]).trim().to_string();
+    let monitor = HostState::capture(lp.as_str())
+        .monitors
+        .iter()
+        .find(|m| m.ends_with(&format!(" {cn}")))
+        .and_then(|m| m.split_whitespace().next().map(str::to_string))
+        .expect("the container's monitor process");
+    run_ok("kill", &["-9", &monitor]);
+    // init dies with its monitor (parent-death signal); wait for it, bounded.
+    let gone = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .unwrap_or(true)
+    };
+    for _ in 0..200 {
+        if gone(&init) && gone(&monitor) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone(&init), "init {init} outlived its killed monitor");
+    let stale = cgroups_named(&format!("lxc.monitor.{cn}"));
+    assert!(!stale.is_empty(), "expected the killed monitor's cgroup to be left (nobody to remove it)");
+    // Older than the reclaim age, so it cannot be a concurrent start's fresh cgroup.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    start(&lp, cn);
+    let suffixed = cgroups_named(&format!(".{cn}-1"));
+    assert!(suffixed.is_empty(), "the stale cgroups were not reused: {suffixed:?}");
+    assert!(!cgroups_named(&format!("lxc.payload.{cn}")).is_empty(), "the restarted container has no payload cgroup");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}

@@ -101,6 +101,9 @@ impl Cgroups {
     /// Create the monitor or payload cgroup in every hierarchy, trying suffixes `-1`..`-999`
     /// when the name exists in any hierarchy.
     pub fn create(&mut self, role: Role) -> Result<()> {
+        if role == Role::Monitor {
+            self.reclaim_stale();
+        }
         for n in 0..1000u32 {
             let rel = self.spec.relative_path(role, n);
             let taken =
@@ -122,6 +125,51 @@ impl Cgroups {
             }
         }
         Err(CgroupError::NoFreeName(self.spec.relative_path(role, 0)))
+    }
+
+    /// Remove this container's monitor/payload pairs that a dead monitor left behind (a SIGKILLed
+    /// monitor cannot clean up), so the name is reused instead of piling up `-1`, `-2`... A pair
+    /// is stale when no process is in either subtree in any hierarchy (a live monitor always sits
+    /// in its own cgroup) and the monitor cgroup is older than [`STALE_AGE`] (a concurrent start
+    /// of a same-named container in another lxcpath creates its cgroups an instant before
+    /// entering them). rmdir itself refuses a cgroup that gained a process meanwhile.
+    fn reclaim_stale(&self) {
+        for n in 0..1000u32 {
+            let dirs = |role: Role| -> Vec<PathBuf> {
+                let rel = self.spec.relative_path(role, n);
+                (0..self.layout.hierarchies.len())
+                    .map(|i| self.dir_in(i, &join_cg(&self.bases[i], &rel)))
+                    .filter(|d| d.exists())
+                    .collect()
+            };
+            let (mon, pay) = (dirs(Role::Monitor), dirs(Role::Payload));
+            if mon.is_empty() && pay.is_empty() {
+                return;
+            }
+            let young = mon.iter().chain(&pay).any(|d| {
+                std::fs::metadata(d)
+                    .and_then(|m| m.modified())
+                    .map(|t| t.elapsed().map_or(true, |age| age < STALE_AGE))
+                    .unwrap_or(true)
+            });
+            if young || mon.iter().chain(&pay).any(|d| subtree_has_procs(d)) {
+                continue;
+            }
+            let mut removed = true;
+            for d in pay.iter().chain(&mon) {
+                if let Err(e) = rmdir_tree_once(d) {
+                    debug!("keeping {} ({e})", d.display());
+                    removed = false;
+                }
+            }
+            if removed {
+                info!(
+                    "removed stale cgroups {} / {} left by a monitor that did not clean up",
+                    self.spec.relative_path(Role::Monitor, n),
+                    self.spec.relative_path(Role::Payload, n)
+                );
+            }
+        }
     }
 
     /// mkdir the parents (EEXIST fine) and the leaf (EEXIST = taken: undo and return None).
@@ -376,6 +424,39 @@ fn enable_controllers(dir: &Path) {
         if let Err(e) = crate::fsio::write_path(&sc, &format!("+{c}")) {
             warn!("cannot enable controller {c} in {}: {e}", sc.display());
         }
+    }
+}
+
+/// How old an empty monitor/payload pair must be before a new start of the same name removes it.
+const STALE_AGE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether any process is in `dir` or a cgroup below it (true when it cannot be read: keep it).
+fn subtree_has_procs(dir: &Path) -> bool {
+    match std::fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(t) if t.trim().is_empty() => {}
+        _ => return true,
+    }
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .any(|e| subtree_has_procs(&e.path())),
+        Err(_) => true,
+    }
+}
+
+/// Remove an empty cgroup tree, children first, without waiting on EBUSY.
+fn rmdir_tree_once(dir: &Path) -> io::Result<()> {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                rmdir_tree_once(&e.path())?;
+            }
+        }
+    }
+    match std::fs::remove_dir(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
