@@ -609,3 +609,33 @@ fn rootfs_without_proc_and_sys_still_gets_them() {
     stop(&lp, &name);
     assert_clean(&before, &lp, &[&name]);
 }
+
+/// `lxc.apparmor.allow_nesting = 1`: procfs and sysfs without the container's overmounts at
+/// `/dev/.lxc/proc` and `/dev/.lxc/sys` (man lxc.container.conf), next to the usual ones.
+#[test]
+fn allow_nesting_provides_dev_lxc_proc_and_sys() {
+    let t = "allow_nesting_provides_dev_lxc_proc_and_sys";
+    let Some(probe) = ready(t) else { return };
+    let lp = Lxcpath::new("secnest");
+    let before = HostState::capture(lp.as_str());
+    let name = uniq("nest");
+    let rootfs = container(&lp, &name, &probe, "true", "lxc.apparmor.allow_nesting = 1\nlxc.autodev = 1\n");
+    start(&lp, &name);
+    result(&rootfs);
+    let mounts = lp.lxc_ok("attach", &["-n", &name, "--", "/bin/cat", "/proc/self/mounts"]);
+    let fstype = |target: &str| {
+        mounts
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.get(1) == Some(&target)).then(|| f.get(2).map(|s| s.to_string()).unwrap_or_default())
+            })
+            .next_back()
+    };
+    assert_eq!(fstype("/dev/.lxc/proc").as_deref(), Some("proc"), "mounts:\n{mounts}");
+    assert_eq!(fstype("/dev/.lxc/sys").as_deref(), Some("sysfs"), "mounts:\n{mounts}");
+    // The usual /proc is still there and /proc/sys stays read-only (proc:mixed).
+    assert_eq!(fstype("/proc").as_deref(), Some("proc"), "mounts:\n{mounts}");
+    stop(&lp, &name);
+    assert_clean(&before, &lp, &[&name]);
+}

@@ -138,6 +138,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     for e in &conf.mount_entries {
         mounts::mount_entry(root.as_ref(), e).map_err(|e| e.to_string())?;
     }
+    if conf.apparmor.allow_nesting {
+        mount_nesting_proc_sys(root.as_ref(), conf)?;
+    }
     // 7. cgroup auto-mounts (now /sys exists).
     if let Some(t) = rootfs_target.as_deref() {
         crate::cgroups::mount_auto(conf, t).map_err(|e| format!("lxc.mount.auto cgroup: {e}"))?;
@@ -262,6 +265,24 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     info!("exec'ing {:?}", spec.argv);
     let e = sysproc::execve(&path, &argv, &env);
     Err(format!("{} \"{}\": exec failed: {e}", spec.argv_origin, spec.argv[0]))
+}
+
+/// `lxc.apparmor.allow_nesting = 1`: a procfs and a sysfs without the container's overmounts at
+/// `/dev/.lxc/proc` and `/dev/.lxc/sys` (the nesting profiles deny using them directly; a nested
+/// runtime's kernel check for a "fully visible" proc passes thanks to them). Debian's nesting.conf
+/// asks for the same with mount entries: those win when present.
+fn mount_nesting_proc_sys(root: Option<&Root>, conf: &ContainerConfig) -> R<()> {
+    for line in ["proc dev/.lxc/proc proc create=dir,optional 0 0", "sys dev/.lxc/sys sysfs create=dir,optional 0 0"] {
+        let Some(Ok(entry)) = mounts::parse_fstab_line(line) else {
+            return Err(format!("lxc.apparmor.allow_nesting: bad built-in mount entry {line:?}"));
+        };
+        let target = entry.target.trim_start_matches('/');
+        if conf.mount_entries.iter().any(|e| e.target.trim_start_matches('/').trim_end_matches('/') == target) {
+            continue;
+        }
+        mounts::mount_entry(root, &entry).map_err(|e| format!("lxc.apparmor.allow_nesting: {e}"))?;
+    }
+    Ok(())
 }
 
 fn cstring(s: &str) -> R<CString> {
