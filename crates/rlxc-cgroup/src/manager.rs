@@ -63,13 +63,30 @@ impl Cgroups {
     }
 
     /// Like [`Cgroups::new`] with a given layout (tests).
-    pub fn with_layout(layout: Layout, spec: CgroupSpec) -> Cgroups {
+    pub fn with_layout(mut layout: Layout, spec: CgroupSpec) -> Cgroups {
         let relative = spec.relative || !euid_is_root();
-        let bases = layout
+        let mut bases: Vec<String> = layout
             .hierarchies
             .iter()
             .map(|h| strip_init_scope(if relative { &h.self_cgroup } else { &h.init_cgroup }))
             .collect();
+        if !euid_is_root() {
+            // A user creates its cgroups below its own cgroup, which must have been delegated
+            // to it; as LXC, hierarchies where it cannot are skipped with a warning.
+            let mut keep = Vec::new();
+            for (h, b) in layout.hierarchies.iter().zip(&bases) {
+                let dir = h.dir_of(b);
+                let ok = rustix::fs::access(&dir, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK).is_ok();
+                if !ok {
+                    warn!("cgroup {} is not writable by this user: skipping that hierarchy", dir.display());
+                }
+                keep.push(ok);
+            }
+            let mut it = keep.iter();
+            layout.hierarchies.retain(|_| *it.next().unwrap_or(&false));
+            let mut it = keep.iter();
+            bases.retain(|_| *it.next().unwrap_or(&false));
+        }
         let original = layout.hierarchies.iter().map(|h| h.self_cgroup.clone()).collect();
         info!(
             "cgroup layout {} ({} hierarchies), base {}",

@@ -155,7 +155,32 @@ impl ContainerCgroups {
         self.inner.spec.v1 = fresh.v1;
         self.inner.spec.v2 = fresh.v2;
         self.inner.apply_limits()?;
+        if crate::unpriv::is_unprivileged() {
+            // A user cannot chown to the container's ids: the start path hands
+            // [`ContainerCgroups::delegation_paths`] to a helper user namespace instead.
+            return Ok(());
+        }
         self.inner.delegate_payload()
+    }
+
+    /// What delegating the payload to the container's root chowns: each payload directory,
+    /// `cgroup.procs`, `tasks` on v1 and the `/sys/kernel/cgroup/delegate` files on cgroup2.
+    pub fn delegation_paths(&self) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let Some(p) = self.inner.payload.as_ref() else { return out };
+        let files = rlxc_cgroup::delegate::delegate_files();
+        for (i, d) in p.dirs.iter().enumerate() {
+            out.push(d.path.clone());
+            let v2 = self.inner.layout.hierarchies.get(i).map(|h| h.v2).unwrap_or(false);
+            let mut names: Vec<&str> = vec!["cgroup.procs"];
+            if v2 {
+                names.extend(files.iter().map(String::as_str).filter(|f| *f != "cgroup.procs"));
+            } else {
+                names.push("tasks");
+            }
+            out.extend(names.into_iter().map(|f| d.path.join(f)).filter(|p| p.exists()));
+        }
+        out
     }
 
     /// v1 device rules, then the cgroup2 eBPF device program (kept until destroy; replaced by

@@ -326,6 +326,20 @@ fn is_systemd(pid: i32) -> bool {
 pub fn destroy_files(lxcpath: &str, name: &str, conf: &ContainerConfig) {
     let dir = paths::container_dir(lxcpath, name);
     let origin = crate::clone::origin(lxcpath, name);
+    if crate::unpriv::is_unprivileged() && !conf.idmaps.is_empty() {
+        // The rootfs belongs to the container's ids: a user removes it (and whatever else the
+        // container made in its directory) from a helper user namespace, as LXC does.
+        let mut victims = vec![dir.clone()];
+        if let Ok(s) = rlxc_storage::open(&conf.rootfs) {
+            if conf.rootfs.managed && s.is_directory() && !s.path().starts_with(&dir) {
+                victims.push(s.path().to_path_buf());
+            }
+        }
+        let refs: Vec<&Path> = victims.iter().map(PathBuf::as_path).collect();
+        if let Err(e) = crate::unpriv::remove_mapped(&conf.idmaps, &refs) {
+            warn!("destroy \"{name}\": {e}");
+        }
+    }
     if conf.rootfs.managed && conf.rootfs.path.is_some() {
         match rlxc_storage::open(&conf.rootfs) {
             Ok(s) => {
@@ -429,7 +443,10 @@ impl Container {
             text.push_str("# For additional config options, please look at lxc.container.conf(5)\n\n");
         }
         let mut merged = String::new();
-        if let Some(def) = crate::lxcpath::system_config_value("lxc.default_config").or_else(default_config_file) {
+        if let Some(def) = crate::lxcpath::system_config_value("lxc.default_config")
+            .or_else(user_default_config)
+            .or_else(default_config_file)
+        {
             if let Ok(s) = std::fs::read_to_string(&def) {
                 merged.push_str(&s);
             }
@@ -487,15 +504,32 @@ impl Container {
             if !tp.exists() {
                 return Err(ContainerError::Create(format!("template \"{t}\" not found ({})", tp.display())));
             }
+            let unpriv = crate::unpriv::is_unprivileged() && !self.conf.idmaps.is_empty();
             let run = |rootfs: &Path| -> Result<(), String> {
+                let mut args: Vec<std::ffi::OsString> = vec![
+                    format!("--path={}", dir.display()).into(),
+                    format!("--name={}", self.name).into(),
+                    format!("--rootfs={}", rootfs.display()).into(),
+                ];
+                args.extend(o.template_args.iter().map(Into::into));
+                std::env::set_var("LXC_NAME", &self.name);
+                std::env::set_var("LXC_PATH", dir);
+                std::env::set_var("LXC_ROOTFS_PATH", rootfs);
+                if unpriv {
+                    // As LXC for a user with an idmap: the template runs as root of a user
+                    // namespace with the container's maps plus the caller's ids, and is told
+                    // which namespace ids the caller has (`--mapped-uid/--mapped-gid`) so it
+                    // can hand the rootfs to the container's root and the config to the caller.
+                    let (_, nsuid, nsgid) = crate::unpriv::helper_maps(&self.conf.idmaps).map_err(|e| e.to_string())?;
+                    let mut argv: Vec<std::ffi::OsString> = vec![tp.clone().into_os_string()];
+                    argv.extend(args);
+                    argv.extend(["--mapped-uid".into(), nsuid.to_string().into()]);
+                    argv.extend(["--mapped-gid".into(), nsgid.to_string().into()]);
+                    return crate::unpriv::run_mapped(&self.conf.idmaps, &argv, &format!("template \"{t}\""))
+                        .map_err(|e| e.to_string());
+                }
                 let status = Command::new(&tp)
-                    .arg(format!("--path={}", dir.display()))
-                    .arg(format!("--name={}", self.name))
-                    .arg(format!("--rootfs={}", rootfs.display()))
-                    .args(&o.template_args)
-                    .env("LXC_NAME", &self.name)
-                    .env("LXC_PATH", dir)
-                    .env("LXC_ROOTFS_PATH", rootfs)
+                    .args(&args)
                     .status()
                     .map_err(|e| format!("run template \"{}\": {e}", tp.display()))?;
                 if !status.success() {
@@ -503,6 +537,11 @@ impl Container {
                 }
                 Ok(())
             };
+            if unpriv && storage.is_directory() {
+                // The template (namespace root) must be able to write the rootfs directory.
+                crate::unpriv::chown_mapped_root(&self.conf.idmaps, &[storage.path()])
+                    .map_err(|e| ContainerError::Create(e.to_string()))?;
+            }
             if storage.is_directory() {
                 run(storage.path()).map_err(ContainerError::Create)?;
             } else {
@@ -525,6 +564,16 @@ pub fn template_path(t: &str) -> PathBuf {
     } else {
         paths::templates_dir().join(format!("lxc-{t}"))
     }
+}
+
+/// A user's own default config, `~/.config/lxc/default.conf` (LXC's default for non-root
+/// callers), when it exists.
+fn user_default_config() -> Option<String> {
+    if !crate::unpriv::is_unprivileged() {
+        return None;
+    }
+    let p = PathBuf::from(std::env::var_os("HOME")?).join(".config/lxc/default.conf");
+    p.exists().then(|| p.to_string_lossy().into_owned())
 }
 
 /// rlxc's shipped `default.conf`, when installed.

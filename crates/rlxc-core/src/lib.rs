@@ -23,4 +23,6 @@ pub mod snapshot;
 pub mod start;
 pub mod state;
 pub mod terminal;
+pub mod unpriv;
+pub mod usernic;
 pub mod usernsexec;

@@ -166,8 +166,18 @@ pub fn move_into_container(name: &str, lxcpath: &str, init_pid: i32, pid: i32) -
         } else {
             write_pid(&dir, pid)
         };
-        res.map_err(|e| AttachError::Cgroup { path: dir.clone(), source: e })?;
-        moved += 1;
+        match res {
+            Ok(()) => moved += 1,
+            // A user's container has no cgroup in hierarchies not delegated to the user (the
+            // monitor skipped them): as LXC, the attached process stays where it is there.
+            Err(e)
+                if crate::unpriv::is_unprivileged()
+                    && matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) =>
+            {
+                debug!("cannot enter {} as a user ({e}); skipped", dir.display());
+            }
+            Err(e) => return Err(AttachError::Cgroup { path: dir.clone(), source: e }),
+        }
     }
     if moved == 0 {
         warn!("container {name:?}: the monitor reported no cgroup; the attached process stays in ours");

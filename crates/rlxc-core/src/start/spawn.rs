@@ -109,7 +109,29 @@ pub fn boot(
         }
     }
     let console_slave = m.console.as_ref().map(|c| c.pty.slave_path.clone());
-    if !conf.idmaps.is_empty() {
+    if crate::unpriv::is_unprivileged() && !conf.idmaps.is_empty() {
+        // A user hands the console and the payload cgroups to the container's root from a
+        // helper user namespace, in one go (LXC's chown_mapped_root / chown_cgroup).
+        // The pty belongs to our uid and the tty group, which the helper namespace does not
+        // map (the kernel then refuses its chown): hand it to our own group first.
+        let console = console_slave.as_deref().filter(|p| {
+            let gid = rustix::process::getegid().as_raw();
+            std::os::unix::fs::chown(p, None, Some(gid))
+                .map_err(|e| warn!("console {} stays with the host's ids: chgrp: {e}", p.display()))
+                .is_ok()
+        });
+        let paths = cg.delegation_paths();
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        if let Err(e) = crate::unpriv::chown_for_container(&conf.idmaps, console, &refs) {
+            warn!("delegating the console and cgroups to the container's root: {e}");
+        }
+        for p in &paths {
+            let mode = if p.is_dir() { 0o775 } else { 0o664 };
+            if let Err(e) = std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode)) {
+                debug!("chmod {mode:o} {}: {e}", p.display());
+            }
+        }
+    } else if !conf.idmaps.is_empty() {
         // The console belongs to the container's root (LXC chowns it for the idmap).
         if let Some(p) = console_slave.as_ref() {
             let uid = crate::idmap::host_id(&conf.idmaps, rlxc_config::IdType::Uid, 0);
@@ -187,12 +209,25 @@ pub fn boot(
     }
     // Id maps before the child proceeds.
     if ns.contains(&Namespace::User) {
-        crate::idmap::write_maps(pid, &conf.idmaps).map_err(|e| format!("lxc.idmap: {e}"))?;
+        // Root writes the maps itself; a user goes through newuidmap/newgidmap, which check
+        // them against /etc/subuid and /etc/subgid.
+        crate::usernsexec::map_ids(pid, &conf.idmaps).map_err(|e| format!("lxc.idmap: {e}"))?;
     }
     cg.enter_payload(pid).map_err(|e| format!("cgroups: move init {pid} into the payload cgroup: {e}"))?;
     cg.apply_limits(&conf).map_err(|e| format!("cgroups: {e}"))?;
     // Network: create host-side devices and move them into the child's netns.
-    let net = if ns.contains(&Namespace::Net) && !conf.net.is_empty() {
+    let unpriv = crate::unpriv::is_unprivileged();
+    if unpriv && ns.contains(&Namespace::Net) && !crate::network::joins_other_netns(&conf) {
+        // A user has no privilege in the container's network namespace: veth devices come
+        // from the setuid lxc-user-nic; they vanish with the namespace.
+        let nics = crate::usernic::create(&conf, &m.name, &m.lxcpath, pid).map_err(|e| format!("network: {e}"))?;
+        for n in nics {
+            if let Some(d) = m.conf.net.get_mut(&n.index) {
+                d.veth.pair = Some(n.host_name.clone());
+            }
+        }
+    }
+    let net = if !unpriv && ns.contains(&Namespace::Net) && !conf.net.is_empty() {
         Some(crate::network::create_host_side_named(&conf, &m.name, pid).map_err(|e| format!("network: {e}"))?)
     } else {
         None
