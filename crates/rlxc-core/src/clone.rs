@@ -132,8 +132,23 @@ fn clone_inner(src: &Container, o: &CloneOptions, newpath: &str, ndir: &Path) ->
     let orig =
         rlxc_storage::open(&src.conf.rootfs).map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
     let spec = NewRootfs { kind: o.bdev.clone(), dir: None, fssize: o.fssize, fstype: None };
+    let unpriv = crate::unpriv::is_unprivileged() && !src.conf.idmaps.is_empty();
+    if unpriv && !(o.snapshot && matches!(orig.kind(), "dir" | "overlay" | "overlayfs") && o.bdev.is_none()) {
+        // The rootfs belongs to the container's ids: a user can only layer an overlay on it.
+        return Err(other(sname, "a user can only clone an unprivileged container as an overlay snapshot (-s)"));
+    }
     let new = rlxc_storage::clone::clone_rootfs(orig.as_ref(), ndir, o.snapshot, &spec)
         .map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
+    if unpriv {
+        // The container's root mounts and writes the overlay: upper and work dirs are its.
+        let work = ndir.join("overlay").join("work");
+        let res = crate::unpriv::chown_mapped_root(&src.conf.idmaps, &[new.path(), &work])
+            .and_then(|()| crate::unpriv::chown_container_dir(&src.conf.idmaps, ndir));
+        if let Err(e) = res {
+            let _ = new.destroy();
+            return Err(other(sname, e.to_string()));
+        }
+    }
     let r = finish_clone(src, o, newpath, ndir, &odir, orig.as_ref(), new.as_ref());
     if r.is_err() {
         let _ = new.destroy();
@@ -248,6 +263,9 @@ fn update_rootfs(src: &Container, o: &CloneOptions, newc: &Container, new: &dyn 
         return Ok(());
     }
     let name = newc.name.clone();
+    if crate::unpriv::is_unprivileged() && !newc.conf.idmaps.is_empty() {
+        return update_rootfs_unpriv(src, o, newc, new, has_hooks);
+    }
     let cfg = newc.config_path();
     let rootfs_path = newc.conf.rootfs.path.clone().unwrap_or_default();
     rlxc_storage::clone::with_mounted(&[new], |p| {
@@ -274,6 +292,43 @@ fn update_rootfs(src: &Container, o: &CloneOptions, newc: &Container, new: &dyn 
         Ok(())
     })
     .map_err(|e| other(&src.name, format!("update the clone's rootfs: {e}")))
+}
+
+/// [`update_rootfs`] for a user's overlay snapshot: the user cannot mount the overlay, so the
+/// new hostname is written into the upper dir (what overlayfs would copy up) by the container's
+/// root in a helper user namespace. Clone hooks need the mounted rootfs: refused.
+fn update_rootfs_unpriv(
+    src: &Container,
+    o: &CloneOptions,
+    newc: &Container,
+    new: &dyn Storage,
+    has_hooks: bool,
+) -> Result<(), CloneError> {
+    if has_hooks {
+        return Err(other(&src.name, "lxc.hook.clone is not supported when a user clones a container"));
+    }
+    if o.keepname {
+        return Ok(());
+    }
+    let Some(lower) = src.conf.rootfs.path.as_deref().and_then(|_| rlxc_storage::open(&src.conf.rootfs).ok()) else {
+        return Ok(());
+    };
+    // Only when the origin has a regular /etc/hostname (as the mounted path: a symlink could
+    // point anywhere).
+    let hn = lower.path().join("etc/hostname");
+    if !std::fs::symlink_metadata(&hn).map(|m| m.is_file()).unwrap_or(false) {
+        return Ok(());
+    }
+    let argv: Vec<std::ffi::OsString> = vec![
+        "sh".into(),
+        "-c".into(),
+        "set -e; mkdir -p \"$1/etc\"; rm -f \"$1/etc/hostname\"; printf %s \"$2\" > \"$1/etc/hostname\"".into(),
+        "sh".into(),
+        new.path().as_os_str().to_owned(),
+        newc.name.clone().into(),
+    ];
+    crate::unpriv::run_mapped(&newc.conf.idmaps, &argv, "write the clone's /etc/hostname")
+        .map_err(|e| other(&src.name, format!("update the clone's rootfs: {e}")))
 }
 
 /// `<lxcpath>/<name>/lxc_snapshots` / `lxc_rdepends`.

@@ -109,6 +109,16 @@ pub fn chown_mapped_root(idmaps: &[IdMap], paths: &[&Path]) -> Result<(), Unpriv
     run_mapped(idmaps, &argv, &format!("chown {} to the container's root", paths[0].display()))
 }
 
+/// chown a container directory to the container's root and the caller's group (LXC's
+/// `do_create_container_dir` + `chown_mapped_root`): with mode 0770 the container's root can
+/// reach its rootfs and the caller keeps group access.
+pub fn chown_container_dir(idmaps: &[IdMap], dir: &Path) -> Result<(), UnprivError> {
+    let (_, _, nsgid) = helper_maps(idmaps)?;
+    let argv: Vec<OsString> =
+        vec!["chown".into(), "-h".into(), format!("0:{nsgid}").into(), "--".into(), dir.as_os_str().to_owned()];
+    run_mapped(idmaps, &argv, &format!("chown {} to the container's root", dir.display()))
+}
+
 /// Hand a starting container its console and cgroups, in one helper namespace: `console`
 /// goes to the container's root (0:0), the cgroup `shared` paths to the caller's uid and the
 /// container root's group (LXC's `chown_cgroup_wrapper`), so both the monitor (owner) and the

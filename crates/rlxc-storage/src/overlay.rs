@@ -127,9 +127,15 @@ impl Storage for Overlay {
     fn create(&self) -> Result<(), StorageError> {
         use std::os::unix::fs::PermissionsExt;
         for d in self.lowers.iter().chain([&self.upper]) {
+            let existed = d.is_dir();
             std::fs::create_dir_all(d).map_err(io("create overlay directory", d))?;
-            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))
-                .map_err(io("chmod overlay directory", d))?;
+            match std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)) {
+                Ok(()) => {}
+                // A snapshot's lower dir is the origin's rootfs; for a user it belongs to the
+                // container's root, and its mode is the origin's business.
+                Err(e) if existed && e.raw_os_error() == Some(libc::EPERM) => {}
+                Err(e) => return Err(io("chmod overlay directory", d)(e)),
+            }
         }
         let work = self.workdir();
         std::fs::create_dir_all(&work).map_err(io("create overlay workdir", &work))
