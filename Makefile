@@ -49,6 +49,10 @@ install:
 	install -m 0755 target/$(PROFILE)/rlxc $(DESTDIR)$(PREFIX)/bin/rlxc
 	for t in $$(target/$(PROFILE)/rlxc tools); do ln -sf rlxc $(DESTDIR)$(PREFIX)/bin/$$t; done
 	install -m 0755 $(STATIC_INIT) $(DESTDIR)$(PREFIX)/sbin/init.lxc
+	@# lxc-user-nic is setuid root (as LXC's): users' containers get veth devices through it,
+	@# within the quotas of /etc/lxc/lxc-usernet. The start path looks for it here.
+	install -d $(DESTDIR)$(PREFIX)/libexec/rlxc
+	install -m 4755 target/$(PROFILE)/lxc-user-nic $(DESTDIR)$(PREFIX)/libexec/rlxc/lxc-user-nic
 	rm -rf $(DESTDIR)$(PREFIX)/share/rlxc/templates $(DESTDIR)$(PREFIX)/share/rlxc/config
 	cp -r templates $(DESTDIR)$(PREFIX)/share/rlxc/templates
 	cp -r config $(DESTDIR)$(PREFIX)/share/rlxc/config

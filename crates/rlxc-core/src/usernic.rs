@@ -97,6 +97,85 @@ pub fn create(conf: &ContainerConfig, name: &str, lxcpath: &str, pid: i32) -> Re
     Ok(out)
 }
 
+/// What the monitor tells the child about one device: `INDEX:NAME` (its name in the container).
+pub fn encode(n: &UserNic) -> String {
+    format!("{}:{}", n.index, n.name)
+}
+
+fn gw_any<A>(
+    g: rlxc_config::Gateway<A>,
+    f: impl FnOnce(A) -> std::net::IpAddr,
+) -> rlxc_config::Gateway<std::net::IpAddr> {
+    match g {
+        rlxc_config::Gateway::Auto => rlxc_config::Gateway::Auto,
+        rlxc_config::Gateway::Dev => rlxc_config::Gateway::Dev,
+        rlxc_config::Gateway::Addr(a) => rlxc_config::Gateway::Addr(f(a)),
+    }
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    for (m, p) in mac.iter_mut().zip(parts) {
+        *m = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(mac)
+}
+
+/// Child side, in the container's network namespace (as its root): configure the devices
+/// lxc-user-nic moved in (`INDEX:NAME` from [`encode`]) — MAC, MTU, addresses, up, gateways —
+/// as LXC's child does for an unprivileged container (the monitor has no privilege there).
+pub fn configure_inside(conf: &ContainerConfig, nics: &[String]) -> Result<(), String> {
+    use std::net::IpAddr;
+    if nics.is_empty() {
+        return Ok(());
+    }
+    let mut c = rlxc_net::Rtnl::open().map_err(|e| e.to_string())?;
+    for n in nics {
+        let Some((i, name)) = n.split_once(':') else { continue };
+        let Some(d) = i.parse::<u32>().ok().and_then(|i| conf.net.get(&i)) else { continue };
+        let at = |key: &str, e: rlxc_net::NetError| format!("lxc.net.{i}.{key}: {e}");
+        let l = c.require(name).map_err(|e| at("name", e))?;
+        if let Some(hw) = d.hwaddr.as_deref() {
+            let mac = parse_mac(hw).ok_or_else(|| format!("lxc.net.{i}.hwaddr: \"{hw}\" is not a MAC address"))?;
+            c.set_mac(l.index, &mac).map_err(|e| at("hwaddr", e))?;
+        }
+        if let Some(mtu) = d.mtu {
+            c.set_mtu(l.index, mtu).map_err(|e| at("mtu", e))?;
+        }
+        for a in &d.ipv4 {
+            c.add_addr(l.index, IpAddr::V4(a.addr), a.prefix, Some(a.broadcast)).map_err(|e| at("ipv4.address", e))?;
+        }
+        for a in &d.ipv6 {
+            c.add_addr(l.index, IpAddr::V6(a.addr), a.prefix, None).map_err(|e| at("ipv6.address", e))?;
+        }
+        if d.flags_up {
+            c.set_up(l.index, true).map_err(|e| at("flags", e))?;
+        }
+        for (gw, v6, key) in [
+            (d.ipv4_gateway.map(|g| gw_any(g, IpAddr::V4)), false, "ipv4.gateway"),
+            (d.ipv6_gateway.map(|g| gw_any(g, IpAddr::V6)), true, "ipv6.gateway"),
+        ] {
+            match gw {
+                None => {}
+                Some(rlxc_config::Gateway::Auto) => {
+                    // `auto` needs the bridge's address, which is in the host's namespace.
+                    tracing::warn!("lxc.net.{i}.{key} = auto is not supported in unprivileged containers");
+                }
+                Some(rlxc_config::Gateway::Dev) => c.add_route(None, None, l.index, v6).map_err(|e| at(key, e))?,
+                Some(rlxc_config::Gateway::Addr(a)) => {
+                    c.add_route(None, Some(a), l.index, v6).map_err(|e| at(key, e))?
+                }
+            }
+        }
+        info!("lxc.net.{i}: \"{name}\" configured in the container");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,7 +79,10 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
         None => None,
     };
     // Wait until the monitor mapped ids, entered cgroups and moved NICs in.
-    chan.expect("Configure").map_err(|e| e.to_string())?;
+    let user_nics = match chan.expect("Configure").map_err(|e| e.to_string())? {
+        (Msg::Configure { nics }, _) => nics,
+        _ => Vec::new(),
+    };
     if spec.namespaces.contains(&Namespace::User) {
         // Become root of the new user namespace (LXC: setgroups(0), ns uid/gid 0, or the init
         // ids when 0 is not mapped), and stay dumpable for the monitor's /proc access.
@@ -121,6 +124,9 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     crate::security::join_session_keyring(conf).map_err(|e| format!("lxc.keyring.session: {e}"))?;
     // 4. network inside.
     crate::network::configure_inside(conf).map_err(|e| format!("network setup inside the container: {e}"))?;
+    // A user's container: the devices lxc-user-nic moved in are configured from in here.
+    crate::usernic::configure_inside(conf, &user_nics)
+        .map_err(|e| format!("network setup inside the container: {e}"))?;
 
     if let Some(root) = root.as_ref() {
         // 5. autodev tmpfs.

@@ -217,10 +217,12 @@ pub fn boot(
     cg.apply_limits(&conf).map_err(|e| format!("cgroups: {e}"))?;
     // Network: create host-side devices and move them into the child's netns.
     let unpriv = crate::unpriv::is_unprivileged();
+    let mut user_nics = Vec::new();
     if unpriv && ns.contains(&Namespace::Net) && !crate::network::joins_other_netns(&conf) {
         // A user has no privilege in the container's network namespace: veth devices come
         // from the setuid lxc-user-nic; they vanish with the namespace.
         let nics = crate::usernic::create(&conf, &m.name, &m.lxcpath, pid).map_err(|e| format!("network: {e}"))?;
+        user_nics = nics.iter().map(crate::usernic::encode).collect();
         for n in nics {
             if let Some(d) = m.conf.net.get_mut(&n.index) {
                 d.veth.pair = Some(n.host_name.clone());
@@ -238,7 +240,7 @@ pub fn boot(
     }
     crate::security::write_proc_settings(&conf, pid).map_err(|e| format!("lxc.proc: {e}"))?;
     crate::security::apply_prlimits(&conf, pid).map_err(|e| format!("lxc.prlimit: {e}"))?;
-    pchan.send(&Msg::Configure { nics: Vec::new() }, &[]).map_err(|e| e.to_string())?;
+    pchan.send(&Msg::Configure { nics: user_nics }, &[]).map_err(|e| e.to_string())?;
     let (done, mut fds) = pchan.expect("SetupDone").map_err(|e| e.to_string())?;
     if let Msg::SetupDone { notify: true } = done {
         if let Some(listener) = fds.pop() {
