@@ -263,6 +263,10 @@ if [ -n "$RLXC_BIN" ]; then
         case $n in lxc-test-*) continue ;; esac
         [ -e "$RLXC_BIN/$n" ] && mount --bind "$RLXC_BIN/$n" "$f"
     done
+    # lxc-test-usernic runs LXC's helper by path: rlxc's setuid lxc-user-nic over it.
+    if [ -n "$RLXC_USER_NIC" ] && [ -e /usr/libexec/lxc/lxc-user-nic ]; then
+        mount --bind "$RLXC_USER_NIC" /usr/libexec/lxc/lxc-user-nic
+    fi
 fi
 # On this shared machine a test leaked a read-only devpts onto the host's /dev/pts (and later the
 # host's devpts superblock became read-only), which makes every console setup fail. Then this
@@ -298,6 +302,7 @@ run_one() { # IMPL TEST -> sets RES
     [ "$impl" = rlxc ] && rbin=$W/bin-rlxc
     nsenter --net="/run/netns/$NS" unshare --mount --propagation slave \
         env -i PATH="$path" HOME=/root TERM=dumb LANG=C.UTF-8 W="$W" TMPL="$tmpl" RLXC_BIN="$rbin" TO="$TIMEOUT" \
+        RLXC_USER_NIC="$([ "$impl" = rlxc ] && [ -x "$PREFIX/libexec/rlxc/lxc-user-nic" ] && echo "$PREFIX/libexec/rlxc/lxc-user-nic")" \
         sh "$W/inns.sh" "/usr/bin/lxc-test-$t" </dev/null >"$log" 2>&1
     rc=$?
     end=$(date +%s.%N)

@@ -67,15 +67,22 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
     }
     // Open the console now, while our ids still own the host pty (after switching to the
     // container's root in a user namespace the host's devpts may refuse us).
-    let console_file = match spec.console.as_deref() {
-        Some(p) => Some(
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags_noctty()
-                .open(p)
-                .map_err(|e| format!("open console {}: {e}", p.display()))?,
-        ),
+    let open_console = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags_noctty()
+            .open(p)
+            .map_err(|e| format!("open console {}: {e}", p.display()))
+    };
+    // A user's monitor hands the pty to the container's root before clone: then only the
+    // namespace root can open it, below.
+    let mut console_file = match spec.console.as_deref() {
+        Some(p) => match open_console(p) {
+            Ok(f) => Some(f),
+            Err(_) if spec.namespaces.contains(&Namespace::User) && crate::unpriv::is_unprivileged() => None,
+            Err(e) => return Err(e),
+        },
         None => None,
     };
     // Wait until the monitor mapped ids, entered cgroups and moved NICs in.
@@ -92,6 +99,11 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
         sysproc::set_ids(uid, gid, true).map_err(|e| format!("switch to the container's root {uid}:{gid}: {e}"))?;
         let _ = sysproc::set_dumpable(true);
         sysproc::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("prctl(PR_SET_PDEATHSIG): {e}"))?;
+        if console_file.is_none() {
+            if let Some(p) = spec.console.as_deref() {
+                console_file = Some(open_console(p)?);
+            }
+        }
     }
     if spec.namespaces.contains(&Namespace::Cgroup) {
         // After the cgroup move, so the namespace root is the payload cgroup.
