@@ -37,7 +37,7 @@ ONLY=
 KEEP_LOGS=0
 TESTS=()
 # The shell tests rlxc is expected to pass now (issue 9); the rest belong to later issues.
-TARGETS="createconfig exit-code lxc-attach no-new-privs procsys rootfs symlink apparmor-generated automount"
+TARGETS="createconfig exit-code lxc-attach no-new-privs procsys rootfs symlink apparmor-generated automount unpriv usernic"
 
 while [ $# -gt 0 ]; do
     case $1 in
