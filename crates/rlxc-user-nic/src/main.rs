@@ -26,6 +26,8 @@ const DB: &str = "/run/lxc/nics";
 type R<T> = Result<T, String>;
 
 fn main() -> ExitCode {
+    // Rust's runtime has already opened /dev/null on any of fds 0-2 the caller closed, so the
+    // database can never be opened as our stdout and receive the output line.
     // Setuid: nothing from the caller's environment is used; clear it so no library picks it up.
     for (k, _) in std::env::vars_os() {
         std::env::remove_var(k);
@@ -219,52 +221,83 @@ fn create(a: &[String]) -> R<()> {
         return Err(format!("\"{bridge}\" is not a Linux bridge (Open vSwitch is not supported)"));
     }
 
-    // A fresh random host name (retry on a collision).
-    let mut host = String::new();
+    // The entry is recorded before the device exists and removed again if making it fails:
+    // a caller that kills us half way (it may signal its own setuid process) leaves at most an
+    // entry for a device that never came, which the next run culls, never an unaccounted device.
     for _ in 0..16 {
-        let cand = host_veth_name(me.uid.as_raw(), &random_bytes(6)?);
-        let peer = format!("{cand}p");
-        match h.create_veth(&cand, &peer) {
-            Ok(()) => {
-                host = cand;
-                break;
+        let host = host_veth_name(me.uid.as_raw(), &random_bytes(6)?);
+        if !matches!(h.link_by_name(&host), Ok(None)) {
+            continue;
+        }
+        entries.push(DbEntry {
+            owner: me.name.clone(),
+            kind: "veth".into(),
+            bridge: bridge.clone(),
+            nic: host.clone(),
+        });
+        write_all(&mut db, &entries)?;
+        match make_veth(&me, &mut h, &mut c, &host, &br, netns.as_fd(), &target) {
+            Ok((inside_index, inside_name, host_index)) => {
+                println!("{inside_name}:{inside_index}:{host}:{host_index}");
+                return Ok(());
             }
-            Err(e) if e.errno() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e.to_string()),
+            Err((e, retry)) => {
+                entries.pop();
+                write_all(&mut db, &entries)?;
+                if !retry {
+                    return Err(e);
+                }
+            }
         }
     }
-    if host.is_empty() {
-        return Err("no free veth name".into());
-    }
+    Err("no free veth name".into())
+}
+
+/// Create the pair `host`/`host`p on the bridge, move the peer into `netns` and rename it there
+/// to `target` (as the caller). Returns (index inside, name inside, host index); on error the
+/// pair is gone again, and `true` says the name was taken (try another).
+fn make_veth(
+    me: &Caller,
+    h: &mut Rtnl,
+    c: &mut Rtnl,
+    host: &str,
+    br: &rlxc_net::Link,
+    netns: std::os::fd::BorrowedFd<'_>,
+    target: &str,
+) -> Result<(i32, String, i32), (String, bool)> {
     let peer = format!("{host}p");
-    let hl = h.require(&host).map_err(|e| e.to_string())?;
-    let pl = h.require(&peer).map_err(|e| e.to_string())?;
-    let mut guard = VethGuard { rtnl: &mut h, index: Some(hl.index) };
+    match h.create_veth(host, &peer) {
+        Ok(()) => {}
+        Err(e) if e.errno() == Some(libc::EEXIST) => return Err((e.to_string(), true)),
+        Err(e) => return Err((e.to_string(), false)),
+    }
+    let fatal = |e: String| (e, false);
+    let hl = h.require(host).map_err(|e| fatal(e.to_string()))?;
+    let mut guard = VethGuard { rtnl: h, index: Some(hl.index) };
     let g = &mut guard.rtnl;
-    g.set_mtu(hl.index, br.mtu).map_err(|e| e.to_string())?;
-    g.set_mtu(pl.index, br.mtu).map_err(|e| e.to_string())?;
+    let pl = g.require(&peer).map_err(|e| fatal(e.to_string()))?;
+    g.set_mtu(hl.index, br.mtu).map_err(|e| fatal(e.to_string()))?;
+    g.set_mtu(pl.index, br.mtu).map_err(|e| fatal(e.to_string()))?;
     // A host MAC above any container's keeps the bridge's own address stable (LXC: 0xfe).
     let mut mac = [0u8; 6];
-    mac.copy_from_slice(&random_bytes(6)?);
+    mac.copy_from_slice(&random_bytes(6).map_err(fatal)?);
     mac[0] = 0xfe;
-    g.set_mac(hl.index, &mac).map_err(|e| e.to_string())?;
-    g.set_master(hl.index, br.index).map_err(|e| e.to_string())?;
-    g.set_up(hl.index, true).map_err(|e| e.to_string())?;
-    g.move_to_fd(pl.index, netns.as_fd(), None).map_err(|e| e.to_string())?;
+    g.set_mac(hl.index, &mac).map_err(|e| fatal(e.to_string()))?;
+    g.set_master(hl.index, br.index).map_err(|e| fatal(e.to_string()))?;
+    g.set_up(hl.index, true).map_err(|e| fatal(e.to_string()))?;
+    g.move_to_fd(pl.index, netns, None).map_err(|e| fatal(e.to_string()))?;
     // Rename inside as the caller: in its namespace it may do that anyway, and nothing we do
     // there runs with our privilege.
-    let renamed = as_caller(&me, || -> Result<(i32, String), String> {
+    let renamed = as_caller(me, || -> Result<(i32, String), String> {
         let l = c.require(&peer).map_err(|e| e.to_string())?;
-        c.set_name(l.index, &target).map_err(|e| e.to_string())?;
+        c.set_name(l.index, target).map_err(|e| e.to_string())?;
         let now = c.link_by_index(l.index).map_err(|e| e.to_string())?.ok_or("the container's end vanished")?;
         Ok((now.index, now.name))
-    })??;
-    entries.push(DbEntry { owner: me.name.clone(), kind: "veth".into(), bridge: bridge.clone(), nic: host.clone() });
-    write_all(&mut db, &entries)?;
+    })
+    .map_err(fatal)?
+    .map_err(fatal)?;
     guard.index = None;
-    drop(guard);
-    println!("{}:{}:{}:{}", renamed.1, renamed.0, host, hl.index);
-    Ok(())
+    Ok((renamed.0, renamed.1, hl.index))
 }
 
 fn delete(a: &[String]) -> R<()> {
