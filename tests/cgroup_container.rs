@@ -442,3 +442,37 @@ fn stale_cgroups_of_a_killed_monitor_are_reclaimed() {
     lp.lxc_ok("stop", &["-n", cn, "-k"]);
     assert_clean(&before, &lp, &[cn]);
 }
+
+/// With an idmap, the payload cgroup is delegated to the container's root (the files of
+/// `/sys/kernel/cgroup/delegate` chowned): inside, root makes a child cgroup and moves itself
+/// there, as systemd does; stop removes the nested cgroup too. Pure cgroup2 (the VM leg).
+#[test]
+fn delegated_payload_lets_the_container_root_make_cgroups() {
+    let test = "delegated_payload_lets_the_container_root_make_cgroups";
+    if !ready(test) {
+        return;
+    }
+    if !unified() {
+        runs_elsewhere(test, "pure cgroup2 delegation: runs in the VM leg (tests/vm/run.sh)");
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgdeleg");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("dg");
+    let cn = cn.as_str();
+    let rootfs = script_container(
+        &lp,
+        cn,
+        "mkdir /sys/fs/cgroup/sub && echo $$ > /sys/fs/cgroup/sub/cgroup.procs; cat /proc/self/cgroup >> /result; \
+         echo done >> /result",
+        "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\nlxc.mount.auto = proc:mixed sys:mixed cgroup:mixed\n",
+    );
+    let out = run("chown", &["-R", "100000:100000", rootfs.to_str().unwrap_or("/nonexistent")]);
+    assert!(out.status.success(), "chown the rootfs: {out:?}");
+    start(&lp, cn);
+    let r = result(&rootfs);
+    assert!(r.lines().any(|l| l == "0::/sub"), "the container's root could not make and enter a cgroup:\n{r}");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 VM_RUN=${VM_RUN:-$ROOT/../shared/tools/vm-run}
-VM_TESTS=${VM_TESTS:-cgroup_v2 cgroup_container commands_cgroup2 tools_top}
+VM_TESTS=${VM_TESTS:-cgroup_v2 cgroup_container commands_cgroup2 tools_top lifecycle_config}
 # Start/stop cycles of the leak test in the VM (spawning is ~35x slower there than here).
 export RLXC_CG_CYCLES=${RLXC_CG_CYCLES:-5}
 VM_FILTER=${VM_FILTER:-}
@@ -20,8 +20,11 @@ VM_FILTER=${VM_FILTER:-}
 # rules from the config and live updates through the monitor, the FREEZE command, pids.max, the
 # auto-mount variants: pure cgroup2 pre-mounts cgroup2); the OOM hog, tool corner cases and the
 # start/stop leak loop run on the host suite (container starts are slow in the emulated VM).
+# lifecycle_config: a root-started container with lxc.idmap under AppArmor (its console pty
+# belongs to the container's root, opened after the switch).
 declare -A VM_SELECT=(
-    [cgroup_container]="pids_max_stops_a_fork_bomb ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze mount_auto_cgroup_variants"
+    [lifecycle_config]="idmap_runs_init_as_the_mapped_root"
+    [cgroup_container]="pids_max_stops_a_fork_bomb ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze mount_auto_cgroup_variants delegated_payload_lets_the_container_root_make_cgroups"
 )
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 

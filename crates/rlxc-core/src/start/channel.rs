@@ -187,6 +187,19 @@ impl Channel {
         }
     }
 
+    /// An error the other side already sent, without waiting (None when there is none).
+    pub fn pending_error(&self) -> Option<String> {
+        let mut buf = vec![0u8; 65536];
+        let mut space = vec![MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+        let mut anc = RecvAncillaryBuffer::new(&mut space);
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let n = recvmsg(&self.fd, &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT).ok()?.bytes;
+        match Msg::decode(&buf[..n]) {
+            Ok(Msg::Error(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The socket (for polling).
     pub fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
@@ -221,5 +234,15 @@ mod tests {
         assert!(e.contains("/sbin/nope"));
         drop(a);
         assert!(b.expect_closed().is_ok());
+    }
+
+    #[test]
+    fn pending_error_does_not_wait() {
+        let (a, b) = pair().expect("pair");
+        assert_eq!(b.pending_error(), None);
+        a.send(&Msg::Error("open console /dev/pts/3: Permission denied".into()), &[]).expect("send");
+        drop(a);
+        assert_eq!(b.pending_error().as_deref(), Some("open console /dev/pts/3: Permission denied"));
+        assert_eq!(b.pending_error(), None);
     }
 }

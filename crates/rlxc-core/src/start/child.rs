@@ -75,12 +75,12 @@ fn setup(spec: &ChildSpec<'_>, chan: &Channel) -> R<Never> {
             .open(p)
             .map_err(|e| format!("open console {}: {e}", p.display()))
     };
-    // A user's monitor hands the pty to the container's root before clone: then only the
-    // namespace root can open it, below.
+    // With an idmap the monitor hands the pty to the container's root before clone (a user's
+    // monitor, and root's as LXC does): then only the namespace root can open it, below.
     let mut console_file = match spec.console.as_deref() {
         Some(p) => match open_console(p) {
             Ok(f) => Some(f),
-            Err(_) if spec.namespaces.contains(&Namespace::User) && crate::unpriv::is_unprivileged() => None,
+            Err(_) if spec.namespaces.contains(&Namespace::User) => None,
             Err(e) => return Err(e),
         },
         None => None,

@@ -207,40 +207,46 @@ pub fn boot(
             ns_fds.push((*cfg, f));
         }
     }
-    // Id maps before the child proceeds.
-    if ns.contains(&Namespace::User) {
-        // Root writes the maps itself; a user goes through newuidmap/newgidmap, which check
-        // them against /etc/subuid and /etc/subgid.
-        crate::usernsexec::map_ids(pid, &conf.idmaps).map_err(|e| format!("lxc.idmap: {e}"))?;
-    }
-    cg.enter_payload(pid).map_err(|e| format!("cgroups: move init {pid} into the payload cgroup: {e}"))?;
-    cg.apply_limits(&conf).map_err(|e| format!("cgroups: {e}"))?;
-    // Network: create host-side devices and move them into the child's netns.
-    let unpriv = crate::unpriv::is_unprivileged();
-    let mut user_nics = Vec::new();
-    if unpriv && ns.contains(&Namespace::Net) && !crate::network::joins_other_netns(&conf) {
-        // A user has no privilege in the container's network namespace: veth devices come
-        // from the setuid lxc-user-nic; they vanish with the namespace.
-        let nics = crate::usernic::create(&conf, &m.name, &m.lxcpath, pid).map_err(|e| format!("network: {e}"))?;
-        user_nics = nics.iter().map(crate::usernic::encode).collect();
-        for n in nics {
-            if let Some(d) = m.conf.net.get_mut(&n.index) {
-                d.veth.pair = Some(n.host_name.clone());
+    // Everything the monitor does for the child before it may go on. When a step fails because
+    // the child already died (its namespaces are gone), the child's own report is the reason.
+    let configured = (|| -> Result<_, String> {
+        // Id maps before the child proceeds.
+        if ns.contains(&Namespace::User) {
+            // Root writes the maps itself; a user goes through newuidmap/newgidmap, which check
+            // them against /etc/subuid and /etc/subgid.
+            crate::usernsexec::map_ids(pid, &conf.idmaps).map_err(|e| format!("lxc.idmap: {e}"))?;
+        }
+        cg.enter_payload(pid).map_err(|e| format!("cgroups: move init {pid} into the payload cgroup: {e}"))?;
+        cg.apply_limits(&conf).map_err(|e| format!("cgroups: {e}"))?;
+        // Network: create host-side devices and move them into the child's netns.
+        let unpriv = crate::unpriv::is_unprivileged();
+        let mut user_nics = Vec::new();
+        if unpriv && ns.contains(&Namespace::Net) && !crate::network::joins_other_netns(&conf) {
+            // A user has no privilege in the container's network namespace: veth devices come
+            // from the setuid lxc-user-nic; they vanish with the namespace.
+            let nics = crate::usernic::create(&conf, &m.name, &m.lxcpath, pid).map_err(|e| format!("network: {e}"))?;
+            user_nics = nics.iter().map(crate::usernic::encode).collect();
+            for n in nics {
+                if let Some(d) = m.conf.net.get_mut(&n.index) {
+                    d.veth.pair = Some(n.host_name.clone());
+                }
             }
         }
-    }
-    let net = if !unpriv && ns.contains(&Namespace::Net) && !conf.net.is_empty() {
-        Some(crate::network::create_host_side_named(&conf, &m.name, pid).map_err(|e| format!("network: {e}"))?)
-    } else {
-        None
-    };
-    if let Some(n) = net.as_ref() {
-        // Generated host-side names (vethXXXXXX) are what GET_CONFIG_ITEM answers from now on.
-        crate::network::record_runtime_names(&mut m.conf, n);
-    }
-    crate::security::write_proc_settings(&conf, pid).map_err(|e| format!("lxc.proc: {e}"))?;
-    crate::security::apply_prlimits(&conf, pid).map_err(|e| format!("lxc.prlimit: {e}"))?;
-    pchan.send(&Msg::Configure { nics: user_nics }, &[]).map_err(|e| e.to_string())?;
+        let net = if !unpriv && ns.contains(&Namespace::Net) && !conf.net.is_empty() {
+            Some(crate::network::create_host_side_named(&conf, &m.name, pid).map_err(|e| format!("network: {e}"))?)
+        } else {
+            None
+        };
+        if let Some(n) = net.as_ref() {
+            // Generated host-side names (vethXXXXXX) are what GET_CONFIG_ITEM answers from now on.
+            crate::network::record_runtime_names(&mut m.conf, n);
+        }
+        crate::security::write_proc_settings(&conf, pid).map_err(|e| format!("lxc.proc: {e}"))?;
+        crate::security::apply_prlimits(&conf, pid).map_err(|e| format!("lxc.prlimit: {e}"))?;
+        pchan.send(&Msg::Configure { nics: user_nics }, &[]).map_err(|e| e.to_string())?;
+        Ok(net)
+    })();
+    let net = configured.map_err(|e| pchan.pending_error().unwrap_or(e))?;
     let (done, mut fds) = pchan.expect("SetupDone").map_err(|e| e.to_string())?;
     if let Msg::SetupDone { notify: true } = done {
         if let Some(listener) = fds.pop() {
