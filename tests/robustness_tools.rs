@@ -204,3 +204,50 @@ fn hostile_includes_do_not_hang_listing_tools() {
         assert!(err.contains("config:2") || err.contains(".inc:"), "no file:line for {name}: {}", show(&o));
     }
 }
+
+/// `lxc-start -p FILE` / `-c FILE` that cannot be created are refused before anything starts
+/// (LXC: "Failed to ensure pidfile", status 1), and nothing is left (R12, R13).
+#[test]
+fn unusable_pidfile_or_console_refuse_the_start() {
+    let test = "unusable_pidfile_or_console_refuse_the_start";
+    if !require_root(test) || !require_tools(test) {
+        return;
+    }
+    let lp = Lxcpath::new("rbpaths");
+    let before = HostState::capture(lp.as_str());
+    busybox_container(&lp, "c1", "lxc.apparmor.profile = unconfined\n");
+    for (flag, what) in [("-p", "pid file"), ("-c", "console")] {
+        let o = lp.lxc("start", &["-n", "c1", flag, "/nonexistent-dir/x/file"]);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "lxc-start {flag} should fail: {}", show(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(what) && err.contains("/nonexistent-dir/x/file"), "{}", show(&o));
+        let state = lp.lxc("info", &["-n", "c1", "-s"]);
+        assert!(String::from_utf8_lossy(&state.stdout).contains("STOPPED"), "{}", show(&state));
+    }
+    before.assert_nothing_left(lp.as_str());
+}
+
+/// `lxc-start -n NAME -f FILE` for a NAME with no config of its own starts from FILE (as
+/// LXC), and lxc-attach / lxc-stop work on it (R9).
+#[test]
+fn start_with_rcfile_needs_no_defined_container() {
+    let test = "start_with_rcfile_needs_no_defined_container";
+    if !require_root(test) || !require_tools(test) {
+        return;
+    }
+    let lp = Lxcpath::new("rbrcfile");
+    let before = HostState::capture(lp.as_str());
+    let dir = busybox_container(&lp, "c1", "lxc.apparmor.profile = unconfined\n");
+    let rcfile = dir.join("config");
+    let rc = rcfile.to_str().unwrap_or("/nonexistent");
+    let name = format!("rf{}", std::process::id());
+    let o = lp.lxc("start", &["-n", &name, "-f", rc]);
+    assert!(o.status.success(), "lxc-start -f: {}", show(&o));
+    assert!(!lp.path.join(&name).exists(), "lxc-start -f made a container directory");
+    let o = lp.lxc("attach", &["-n", &name, "--", "/bin/true"]);
+    assert!(o.status.success(), "lxc-attach: {}", show(&o));
+    let o = lp.lxc("stop", &["-n", &name, "-k"]);
+    assert!(o.status.success(), "lxc-stop: {}", show(&o));
+    before.assert_nothing_left(lp.as_str());
+}

@@ -82,6 +82,8 @@ pub struct Container {
     pub lxcpath: String,
     /// The loaded config (default when not defined).
     pub conf: ContainerConfig,
+    /// `lxc-start -f FILE`: the config came from FILE, so `<lxcpath>/<name>/config` need not exist.
+    pub rcfile: Option<PathBuf>,
 }
 
 impl Container {
@@ -90,7 +92,12 @@ impl Container {
         if !paths::valid_name(name) {
             return Err(ContainerError::BadName(name.to_string()));
         }
-        let mut c = Container { name: name.into(), lxcpath: lxcpath.into(), conf: ContainerConfig::default() };
+        let mut c = Container {
+            name: name.into(),
+            lxcpath: lxcpath.into(),
+            conf: ContainerConfig::default(),
+            rcfile: rcfile.map(Path::to_path_buf),
+        };
         let file = rcfile.map(Path::to_path_buf).unwrap_or_else(|| c.config_path());
         if file.exists() {
             c.conf = load_config(&file).map_err(ContainerError::Config)?;
@@ -130,7 +137,7 @@ impl Container {
     /// Start (see [`start::start`]). A stale `partial` marker means an interrupted create: the
     /// half-made container is destroyed and the start refused, as LXC does.
     pub fn start(&self, opts: &StartOptions) -> Result<i32, ContainerError> {
-        if !self.is_defined() {
+        if !self.is_defined() && self.rcfile.is_none() {
             return Err(ContainerError::NotDefined(self.name.clone()));
         }
         let partial = paths::partial_path(&self.lxcpath, &self.name);
@@ -148,7 +155,7 @@ impl Container {
         let t = Target {
             name: self.name.clone(),
             lxcpath: self.lxcpath.clone(),
-            config_path: self.config_path().to_string_lossy().into_owned(),
+            config_path: self.rcfile.clone().unwrap_or_else(|| self.config_path()).to_string_lossy().into_owned(),
             conf: self.conf.clone(),
         };
         Ok(start::start(t, opts)?)

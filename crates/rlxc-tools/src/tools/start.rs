@@ -1,6 +1,7 @@
 //! `lxc-start`: start a container. `-d` (the default) returns once it is RUNNING, or fails with
 //! the reason; `-F` keeps the monitor in the foreground with the console on this terminal.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rlxc_core::container::{set_config_item, Container};
@@ -130,6 +131,28 @@ pub(crate) fn apply_config_logging(c: &Container) {
     }
 }
 
+/// `-p FILE` must be creatable (LXC's ensure_path) and `-c FILE` openable for writing.
+fn check_cli_paths(cli: &Cli) -> Result<(), String> {
+    if let Some(p) = cli.parsed.value("pidfile") {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(p)
+            .map_err(|e| format!("cannot create pid file \"{p}\": {e}"))?;
+    }
+    if let Some(p) = cli.parsed.value("console") {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .append(true)
+            .create(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(p)
+            .map_err(|e| format!("cannot use console \"{p}\": {e}"))?;
+    }
+    Ok(())
+}
+
 /// Entry point; `args` excludes the program name.
 pub fn main(args: &[String]) -> i32 {
     let cli = match parse_cli("lxc-start", args, OPTS, HELP, true) {
@@ -178,6 +201,12 @@ pub fn main(args: &[String]) -> i32 {
         }
     }
     apply_config_logging(&c);
+    // Paths given on the command line are checked before anything starts, as LXC does: a start
+    // that would lose its pid file or console is refused, not half done.
+    if let Err(e) = check_cli_paths(&cli) {
+        eprintln!("{prog}: {}: {e}", cli.name);
+        return 1;
+    }
     if c.is_running() {
         eprintln!("{prog}: {}: Container is already running.", cli.name);
         return 0;

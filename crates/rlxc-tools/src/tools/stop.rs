@@ -88,7 +88,8 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     apply_config_logging(&c);
-    if !c.is_defined() && rcfile.is_none() {
+    // A container started with `lxc-start -f FILE` has no config of its own but runs: stop it.
+    if !c.is_defined() && rcfile.is_none() && !c.is_running() {
         eprintln!("{prog}: {}: Container is not defined", cli.name);
         return 1;
     }
