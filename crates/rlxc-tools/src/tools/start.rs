@@ -143,7 +143,6 @@ fn check_cli_paths(cli: &Cli) -> Result<(), String> {
     }
     if let Some(p) = cli.parsed.value("console") {
         std::fs::OpenOptions::new()
-            .write(true)
             .append(true)
             .create(true)
             .custom_flags(libc::O_NOCTTY)
