@@ -82,3 +82,55 @@ fn version_0_hooks_get_positional_arguments() {
     assert!(text.lines().any(|l| l == format!("{name} lxc pre-start")), "{text}");
     assert!(text.lines().any(|l| l.starts_with(&format!("{name} lxc stop ")) && l.contains("net:/proc/")), "{text}");
 }
+
+/// A hook still running when its lxc-start is SIGKILLed dies with it instead of running on,
+/// reparented to init (R5).
+#[test]
+fn a_running_hook_dies_with_a_killed_lxc_start() {
+    if !ready("a_running_hook_dies_with_a_killed_lxc_start") {
+        return;
+    }
+    let lp = Lxcpath::new("lhkill");
+    let name = unique("lhkill");
+    let pidfile = lp.path.join("hook.pid");
+    let hook = lp.path.join("slowhook.sh");
+    std::fs::write(&hook, format!("#!/bin/sh\necho $$ > {}\nexec sleep 60\n", pidfile.display())).expect("hook");
+    std::process::Command::new("chmod").args(["755", hook.to_str().unwrap_or("")]).status().expect("chmod");
+    busybox_container(&lp, &name, &format!("lxc.hook.pre-start = {}\n", hook.display()));
+    let before = HostState::capture(lp.as_str());
+    let mut start = std::process::Command::new(rlxc_suite::tool("lxc-start"))
+        .args(["-P", lp.as_str(), "-n", &name, "-F"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn lxc-start");
+    let mut hook_pid = String::new();
+    for _ in 0..200 {
+        hook_pid = read(&pidfile).trim().to_string();
+        if !hook_pid.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!hook_pid.is_empty(), "the pre-start hook never ran");
+    let _ = start.kill();
+    let _ = start.wait();
+    let alive = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .unwrap_or(false)
+    };
+    for _ in 0..100 {
+        if !alive(&hook_pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let still = alive(&hook_pid);
+    if still {
+        let _ = std::process::Command::new("kill").args(["-9", &hook_pid]).status();
+    }
+    assert!(!still, "the hook {hook_pid} outlived its killed lxc-start");
+    assert_clean(&before, &lp, &name);
+}

@@ -80,6 +80,8 @@ pub fn run_one(
     for (k, v) in extra_env {
         c.env(k, v);
     }
+    // A killed monitor (or lxc-start -F) takes its running hook with it (LXC leaves it running).
+    rlxc_sys::process::kill_with_parent(&mut c);
     let out = c.output().map_err(|source| HookError::Spawn { kind: kind.name(), command: cmd.to_string(), source })?;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         debug!("{} hook output: {line}", kind.name());

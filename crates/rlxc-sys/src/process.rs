@@ -18,6 +18,17 @@ pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
     cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) }).map(drop)
 }
 
+/// Make the program `cmd` will run get SIGKILL when the process spawning it dies (hooks must not
+/// outlive a killed monitor).
+pub fn kill_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl, which is
+    // async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| cvt(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0)).map(drop));
+    }
+}
+
 /// PR_SET_NAME: the 15-byte `comm` of the calling thread.
 pub fn set_comm(name: &str) -> io::Result<()> {
     let mut buf = [0u8; 16];
