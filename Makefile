@@ -79,6 +79,7 @@ vm-check:
 	./tests/vm/run.sh
 	./tests/vm/net.sh
 	./tests/vm/security.sh
+	./tests/vm/apparmor_mount.sh
 	@# Debian bookworm (systemd) boots, runs apt and shuts down cleanly in the pure cgroup2 VM.
 	$(CARGO) test --test distro_debian -- --ignored --exact debian_in_the_cgroup2_vm
 
