@@ -39,7 +39,12 @@ struct TestUser {
     cgroups: Vec<PathBuf>,
     /// Network namespace the tools run in (None: the test's own).
     netns: Option<String>,
+    /// Files that did not exist before (removed again when left empty).
+    absent: Vec<&'static str>,
 }
+
+/// Files the test (or lxc-user-nic for it) may create.
+const LINE_FILES: [&str; 2] = ["/etc/lxc/lxc-usernet", "/run/lxc/nics"];
 
 fn drop_lines(file: &str, starts: &str) {
     if let Ok(t) = fs::read_to_string(file) {
@@ -69,6 +74,7 @@ impl TestUser {
             base,
             cgroups: Vec::new(),
             netns: None,
+            absent: LINE_FILES.into_iter().filter(|f| !Path::new(f).exists()).collect(),
         };
         // From here on the guard exists: a failure below still removes the user.
         let range = format!("{}-{}", base, base + 9999);
@@ -206,6 +212,11 @@ impl Drop for TestUser {
         drop_lines("/etc/subgid", &format!("{}:", self.name));
         drop_lines("/etc/lxc/lxc-usernet", &format!("{} ", self.name));
         drop_lines("/run/lxc/nics", &format!("{} ", self.name));
+        for f in &self.absent {
+            if fs::metadata(f).is_ok_and(|m| m.len() == 0) {
+                let _ = fs::remove_file(f);
+            }
+        }
         let _ = Command::new("rm").args(["-rf", "--one-file-system"]).arg(&self.home).status();
     }
 }
