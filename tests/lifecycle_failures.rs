@@ -88,6 +88,18 @@ fn missing_rootfs_mount_point_is_reported() {
     );
 }
 
+/// A regular file as the rootfs names lxc.rootfs.path, not the unset lxc.rootfs.mount (R6).
+#[test]
+fn rootfs_that_is_a_file_names_the_rootfs_key() {
+    fails_cleanly(
+        "rootfs_that_is_a_file_names_the_rootfs_key",
+        "lfrfile",
+        "lxc.rootfs.path = dir:/etc/hostname",
+        "lxc.rootfs.path: \"/etc/hostname\" is not a directory",
+        true,
+    );
+}
+
 #[test]
 fn network_failure_on_the_host_side_leaves_no_link() {
     fails_cleanly(

@@ -215,17 +215,18 @@ fn unusable_pidfile_or_console_refuse_the_start() {
     }
     let lp = Lxcpath::new("rbpaths");
     let before = HostState::capture(lp.as_str());
-    busybox_container(&lp, "c1", "lxc.apparmor.profile = unconfined\n");
+    let name = format!("up{}", std::process::id());
+    busybox_container(&lp, &name, "lxc.apparmor.profile = unconfined\n");
     for (flag, what) in [("-p", "pid file"), ("-c", "console")] {
-        let o = lp.lxc("start", &["-n", "c1", flag, "/nonexistent-dir/x/file"]);
+        let o = lp.lxc("start", &["-n", &name, flag, "/nonexistent-dir/x/file"]);
         no_panic(&o);
         assert_eq!(o.status.code(), Some(1), "lxc-start {flag} should fail: {}", show(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(what) && err.contains("/nonexistent-dir/x/file"), "{}", show(&o));
-        let state = lp.lxc("info", &["-n", "c1", "-s"]);
+        let state = lp.lxc("info", &["-n", &name, "-s"]);
         assert!(String::from_utf8_lossy(&state.stdout).contains("STOPPED"), "{}", show(&state));
     }
-    before.assert_nothing_left(lp.as_str());
+    assert_nothing_left_of(&before, lp.as_str(), &name);
 }
 
 /// `lxc-start -n NAME -f FILE` for a NAME with no config of its own starts from FILE (as
@@ -249,5 +250,5 @@ fn start_with_rcfile_needs_no_defined_container() {
     assert!(o.status.success(), "lxc-attach: {}", show(&o));
     let o = lp.lxc("stop", &["-n", &name, "-k"]);
     assert!(o.status.success(), "lxc-stop: {}", show(&o));
-    before.assert_nothing_left(lp.as_str());
+    assert_nothing_left_of(&before, lp.as_str(), &name);
 }

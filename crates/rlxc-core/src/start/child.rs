@@ -332,6 +332,18 @@ fn mount_rootfs(conf: &ContainerConfig) -> R<Option<PathBuf>> {
         return Err(format!("lxc.rootfs.path: rootfs \"{}\" does not exist", storage.path().display()));
     }
     if !target.is_dir() {
+        // Without lxc.rootfs.mount the target is derived from lxc.rootfs.path: name that key.
+        let explicit = conf.rootfs.mount.as_deref().is_some_and(|m| !m.is_empty());
+        if !explicit && storage.is_directory() {
+            return Err(format!("lxc.rootfs.path: \"{}\" is not a directory", storage.path().display()));
+        }
+        if !explicit {
+            return Err(format!(
+                "lxc.rootfs.path: the mount point \"{}\" of \"{}\" does not exist (create it, or set lxc.rootfs.mount)",
+                target.display(),
+                storage.path().display()
+            ));
+        }
         return Err(format!(
             "lxc.rootfs.mount: \"{}\" does not exist (create it or unset lxc.rootfs.mount)",
             target.display()
