@@ -639,3 +639,31 @@ fn allow_nesting_provides_dev_lxc_proc_and_sys() {
     stop(&lp, &name);
     assert_clean(&before, &lp, &[&name]);
 }
+
+/// On a host without SELinux (this one), `lxc.selinux.context` and `.context.keyring` are
+/// ignored with a notice and the container starts (LXC's behaviour).
+#[test]
+fn selinux_contexts_are_ignored_with_a_notice_without_selinux() {
+    let t = "selinux_contexts_are_ignored_with_a_notice_without_selinux";
+    let Some(probe) = ready(t) else { return };
+    if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        skip(t, "SELinux is enabled here: this test is about hosts without it");
+        return;
+    }
+    let lp = Lxcpath::new("secse");
+    let before = HostState::capture(lp.as_str());
+    let name = uniq("se");
+    let rootfs = container(
+        &lp,
+        &name,
+        &probe,
+        "true",
+        "lxc.selinux.context = system_u:system_r:lxc_t:s0:c22\nlxc.selinux.context.keyring = system_u:system_r:lxc_t:s0:c23\n",
+    );
+    start(&lp, &name);
+    result(&rootfs);
+    let log = std::fs::read_to_string(log_path(&lp, &name)).unwrap_or_default();
+    assert!(log.contains("SELinux is not enabled"), "no notice in the log:\n{log}");
+    stop(&lp, &name);
+    assert_clean(&before, &lp, &[&name]);
+}
