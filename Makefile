@@ -80,6 +80,7 @@ vm-check:
 	./tests/vm/net.sh
 	./tests/vm/security.sh
 	./tests/vm/apparmor_mount.sh
+	./tests/vm/unpriv_cgroup2.sh
 	@# Debian bookworm (systemd) boots, runs apt and shuts down cleanly in the pure cgroup2 VM.
 	$(CARGO) test --test distro_debian -- --ignored --exact debian_in_the_cgroup2_vm
 

@@ -425,6 +425,15 @@ fn init_cpuset(parent: &Path, dir: &Path) {
 
 /// Enable every controller of `dir/cgroup.controllers` in `dir/cgroup.subtree_control`.
 fn enable_controllers(dir: &Path) {
+    // A non-root cgroup with processes of its own (a user's cgroup, where the caller itself
+    // runs) takes no domain controllers, and enabling only the threaded ones would make its
+    // children invalid for new processes (EOPNOTSUPP): leave such a cgroup as it is. The root
+    // (no cgroup.type) is exempt from the rule.
+    let populated = std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty());
+    if populated && dir.join("cgroup.type").exists() {
+        debug!("not enabling controllers in {}: it holds processes", dir.display());
+        return;
+    }
     let avail = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
     let on = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
     let want: Vec<&str> = avail.split_whitespace().filter(|c| !on.split_whitespace().any(|o| o == *c)).collect();

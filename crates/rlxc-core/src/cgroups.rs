@@ -117,7 +117,11 @@ impl ContainerCgroups {
     pub fn create_monitor(conf: &ContainerConfig, name: &str) -> Result<ContainerCgroups> {
         let spec = spec_from_config(conf, name);
         let mut inner = Cgroups::new(spec)?;
-        inner.create_and_enter_monitor(0)?;
+        if let Err(e) = inner.create_and_enter_monitor(0) {
+            // Created but not entered (e.g. the kernel refused the move): remove it again.
+            let _ = inner.destroy();
+            return Err(e);
+        }
         Ok(ContainerCgroups { inner, devices: None, owner_pid: std::process::id(), destroyed: false })
     }
 
