@@ -109,7 +109,7 @@ impl TestUser {
         self.home.join(".local/share/lxc")
     }
 
-    /// Run `args` as the user (ids and groups dropped with setpriv, no PAM session), first
+    /// Run `args` as the user (ids and its groups set with setpriv, no PAM session), first
     /// moving itself into the user's cgroups, with LXC's user environment (HOME,
     /// XDG_RUNTIME_DIR) and rlxc's tools first on PATH.
     fn run(&self, args: &[&str]) -> Output {
@@ -123,7 +123,7 @@ impl TestUser {
         };
         let tasks: Vec<String> = self.cgroups.iter().map(|d| d.join("tasks").to_string_lossy().into_owned()).collect();
         let script = "for t in $RLXC_TASKS; do echo $$ > \"$t\"; done; exec \"$@\"";
-        cmd.args(["--reuid", &self.uid.to_string(), "--regid", &self.gid.to_string(), "--clear-groups", "--"])
+        cmd.args(["--reuid", &self.uid.to_string(), "--regid", &self.gid.to_string(), "--init-groups", "--"])
             .args(["sh", "-c", script, "sh"])
             .args(args)
             .env_clear()
@@ -284,9 +284,11 @@ fn user_creates_starts_attaches_snapshots_and_destroys() {
                 assert_eq!((m.uid(), m.gid()), (u.uid, u.base), "{} owner", p.display());
             }
             u.ok(&["lxc-attach", "-n", "c1", "--", "/bin/true"]);
-            let inside = u.ok(&["lxc-attach", "-n", "c1", "--", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map"]);
+            let inside =
+                u.ok(&["lxc-attach", "-n", "c1", "--", "/bin/sh", "-c", "id -u; id -G; cat /proc/self/uid_map"]);
             let mut l = inside.lines();
             assert_eq!(l.next(), Some("0"), "attach runs as the container's root:\n{inside}");
+            assert_eq!(l.next(), Some("0"), "the user's supplementary groups were kept:\n{inside}");
             let map: Vec<&str> = l.next().unwrap_or("").split_whitespace().collect();
             assert_eq!(map, vec!["0", &u.base.to_string(), "10000"], "uid_map inside:\n{inside}");
             u.ok(&["lxc-stop", "-n", "c1", "-k"]);

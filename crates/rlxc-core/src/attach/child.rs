@@ -146,6 +146,9 @@ fn setup(plan: &ChildPlan<'_>) -> Result<(), String> {
     if plan.ctx.joins_userns() {
         let _ = forkexec::set_gid(0);
         let _ = forkexec::set_uid(0);
+        // The caller's own supplementary groups mean nothing in there (they show as the
+        // overflow gid): drop them as LXC does; EPERM (setgroups denied) keeps them.
+        let _ = forkexec::drop_supplementary_groups();
     }
     plan.confine.apply()?;
     let (cur_uid, cur_gid) = (current_uid(), rustix::process::getgid().as_raw());
