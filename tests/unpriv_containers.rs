@@ -304,6 +304,19 @@ fn user_creates_starts_attaches_snapshots_and_destroys() {
         let orig = fs::read_to_string(rootfs.join("etc/hostname")).unwrap_or_default();
         assert_eq!(orig.trim(), "c1", "the snapshot wrote through to its origin");
         u.ok(&["lxc-stop", "-n", "c2", "-k"]);
+        // A full copy (the container's root copies the directory), owned by the mapped ids.
+        u.ok(&["lxc-copy", "-n", "c1", "-N", "c3"]);
+        let m = fs::metadata(lp.join("c3/rootfs/bin/busybox")).unwrap_or_else(|e| panic!("stat copied busybox: {e}"));
+        assert_eq!(m.uid(), u.base, "copied rootfs owner");
+        u.ok(&["lxc-start", "-n", "c3", "-d"]);
+        let hn = u.ok(&["lxc-attach", "-n", "c3", "--", "/bin/cat", "/etc/hostname"]);
+        assert_eq!(hn.trim(), "c3");
+        u.ok(&["lxc-stop", "-n", "c3", "-k"]);
+        u.ok(&["lxc-destroy", "-n", "c3"]);
+        // Block-device backends need mounting: refused with a clear error, nothing left.
+        let o = u.run(&["lxc-copy", "-n", "c1", "-N", "c4", "-B", "loop"]);
+        assert!(!o.status.success(), "a user made a loop clone");
+        assert!(!lp.join("c4").exists(), "a refused clone left its directory");
         // The origin cannot go while its snapshot exists.
         assert!(!u.run(&["lxc-destroy", "-n", "c1"]).status.success());
         u.ok(&["lxc-destroy", "-n", "c2"]);

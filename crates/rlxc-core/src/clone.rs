@@ -118,8 +118,17 @@ pub fn clone_container(src: &Container, o: &CloneOptions) -> Result<Container, C
         Err(e) => {
             if dir_existed {
                 let _ = std::fs::remove_file(ndir.join("config"));
-            } else if let Err(re) = std::fs::remove_dir_all(&ndir) {
-                warn!("remove {}: {re}", ndir.display());
+            } else {
+                if crate::unpriv::is_unprivileged() && !src.conf.idmaps.is_empty() {
+                    // Files the container's root made there go from a helper namespace.
+                    if let Err(re) = crate::unpriv::remove_mapped(&src.conf.idmaps, &[ndir.as_path()]) {
+                        warn!("{re}");
+                    }
+                }
+                match std::fs::remove_dir_all(&ndir) {
+                    Err(re) if re.kind() != std::io::ErrorKind::NotFound => warn!("remove {}: {re}", ndir.display()),
+                    _ => {}
+                }
             }
             Err(e)
         }
@@ -133,9 +142,25 @@ fn clone_inner(src: &Container, o: &CloneOptions, newpath: &str, ndir: &Path) ->
         rlxc_storage::open(&src.conf.rootfs).map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
     let spec = NewRootfs { kind: o.bdev.clone(), dir: None, fssize: o.fssize, fstype: None };
     let unpriv = crate::unpriv::is_unprivileged() && !src.conf.idmaps.is_empty();
-    if unpriv && !(o.snapshot && matches!(orig.kind(), "dir" | "overlay" | "overlayfs") && o.bdev.is_none()) {
-        // The rootfs belongs to the container's ids: a user can only layer an overlay on it.
-        return Err(other(sname, "a user can only clone an unprivileged container as an overlay snapshot (-s)"));
+    let snapshot_ok = o.snapshot && matches!(orig.kind(), "dir" | "overlay" | "overlayfs") && o.bdev.is_none();
+    let copy_ok = !o.snapshot && orig.kind() == "dir" && matches!(o.bdev.as_deref(), None | Some("dir"));
+    if unpriv && !snapshot_ok && !copy_ok {
+        // The rootfs belongs to the container's ids: a user can copy a directory or layer an
+        // overlay on it, nothing that needs mounting a block device.
+        return Err(other(
+            sname,
+            "a user can clone an unprivileged container as a dir copy or an overlay snapshot (-s)",
+        ));
+    }
+    if unpriv && copy_ok {
+        let new = unpriv_copy_dir(src, orig.as_ref(), ndir)?;
+        let r = crate::unpriv::chown_container_dir(&src.conf.idmaps, ndir)
+            .map_err(|e| other(sname, e.to_string()))
+            .and_then(|()| finish_clone(src, o, newpath, ndir, &odir, orig.as_ref(), new.as_ref()));
+        if r.is_err() {
+            let _ = crate::unpriv::remove_mapped(&src.conf.idmaps, &[new.path()]);
+        }
+        return r;
     }
     let new = rlxc_storage::clone::clone_rootfs(orig.as_ref(), ndir, o.snapshot, &spec)
         .map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
@@ -154,6 +179,26 @@ fn clone_inner(src: &Container, o: &CloneOptions, newpath: &str, ndir: &Path) ->
         let _ = new.destroy();
     }
     r
+}
+
+/// A user's full copy of a directory rootfs: `cp -a` by the container's root in a helper user
+/// namespace (LXC runs rsync the same way), into `<new dir>/rootfs`.
+fn unpriv_copy_dir(src: &Container, orig: &dyn Storage, ndir: &Path) -> Result<Box<dyn Storage>, CloneError> {
+    let dst = ndir.join("rootfs");
+    std::fs::create_dir_all(&dst).map_err(|e| other(&src.name, format!("create {}: {e}", dst.display())))?;
+    let argv: Vec<std::ffi::OsString> = vec![
+        "sh".into(),
+        "-c".into(),
+        "set -e; chown 0:0 \"$2\"; cp -a --one-file-system -- \"$1\"/. \"$2\"/".into(),
+        "sh".into(),
+        orig.path().as_os_str().to_owned(),
+        dst.as_os_str().to_owned(),
+    ];
+    if let Err(e) = crate::unpriv::run_mapped(&src.conf.idmaps, &argv, "copy the rootfs") {
+        let _ = crate::unpriv::remove_mapped(&src.conf.idmaps, &[dst.as_path()]);
+        return Err(other(&src.name, e.to_string()));
+    }
+    Ok(Box::new(rlxc_storage::dir::Dir::new(dst)))
 }
 
 fn finish_clone(
