@@ -22,7 +22,8 @@
 # After every test it removes leftover containers the test made under /var/lib/lxc; at the end it
 # undoes what the tests change on the host: users they add (and their homes, /run/user dirs),
 # lines added to /etc/subuid, /etc/subgid, /etc/lxc/lxc-usernet, /run/lxc/nics, files added to
-# /etc/lxc, cgroup.clone_children values, `lxctest` cgroups, /var/lib/lxcsym1 and /var/lib/lxc/log.
+# /etc/lxc, cgroup.clone_children values, `lxctest` cgroups, the session cgroups pam_cgfs made for
+# the tests' users, /var/lib/lxcsym1 and /var/lib/lxc/log.
 #
 # Output: a table test | LXC | rlxc (pass/FAIL/TIMEOUT, seconds), then `LXC: N passed, N failed`
 # and finally rlxc's `N passed, N failed`. Logs in target/compat/<impl>/<test>.log.
@@ -102,6 +103,8 @@ snapshot() {
         [ -f "$f" ] && echo "$f $(cat "$f")" >>"$W/state/clone_children"
     done
     ls -d /sys/fs/cgroup/*/lxctest 2>/dev/null | sort >"$W/state/lxctest-cgroups"
+    # pam_cgfs (Debian's libpam-cgfs) makes /user/NAME session cgroups for the tests' `sudo -i`
+    ls -d /sys/fs/cgroup/*/user/*/ 2>/dev/null | sort >"$W/state/user-cgroups"
     [ -e /var/lib/lxcsym1 ] || [ -L /var/lib/lxcsym1 ] && touch "$W/state/lxcsym1-existed"
     [ -e /var/lib/lxc/log ] && touch "$W/state/lxc-log-existed"
 }
@@ -143,6 +146,9 @@ restore_host() {
     for d in $(ls -d /sys/fs/cgroup/*/lxctest 2>/dev/null | sort | comm -13 "$W/state/lxctest-cgroups" -); do
         find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
         [ -d "$d" ] && say "could not remove cgroup $d"
+    done
+    for d in $(ls -d /sys/fs/cgroup/*/user/*/ 2>/dev/null | sort | comm -13 "$W/state/user-cgroups" -); do
+        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
     if [ ! -e "$W/state/lxcsym1-existed" ] && [ -L /var/lib/lxcsym1 ]; then rm -f /var/lib/lxcsym1; fi
     # lxc-test-symlink logs to $lxcpath/log through its symlinked lxcpath and never removes it.
