@@ -447,6 +447,9 @@ fn user_nic_quota_and_veth_start() {
         u.ok(&["lxc-attach", "-n", "b1", "--", "/bin/ping", "-c", "1", "-W", "5", "192.0.2.1"]);
         let ips = u.ok(&["lxc-info", "-n", "b1", "-i", "-H"]);
         assert!(ips.lines().any(|l| l.trim() == "192.0.2.2"), "lxc-info -i as the user: {ips:?}");
+        let stats = u.ok(&["lxc-info", "-n", "b1", "-S"]);
+        let link = format!("veth{}_", u.uid);
+        assert!(stats.lines().any(|l| l.starts_with("Link:") && l.contains(&link)), "lxc-info -S:\n{stats}");
         let nics = fs::read_to_string("/run/lxc/nics").unwrap_or_default();
         assert!(nics.lines().any(|l| l.starts_with(&format!("{} veth ubr0 veth", u.name))), "{nics}");
         u.ok(&["lxc-stop", "-n", "b1", "-k"]);
