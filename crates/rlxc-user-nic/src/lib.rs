@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(container_ifname("../x"), None);
         let n = host_veth_name(1001, &[0, 1, 2, 3]);
         assert_eq!(n, "veth1001_ABCD");
-        assert!(n.len() + 1 <= IFNAMSIZ_MAX);
+        assert!(n.len() < IFNAMSIZ_MAX, "{n} does not fit IFNAMSIZ with its NUL");
         assert_eq!(host_veth_name(65536, &[255; 4]).len() + 1, 15);
         assert_eq!(host_veth_name(0, &[]), "vethAAAAAA");
         assert_eq!(host_veth_name(100000, &[61; 6]), "veth999999");
