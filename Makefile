@@ -13,7 +13,7 @@ TEST_PREFIX := $(CURDIR)/target/prefix
 # Debian packages: build needs, runtime helpers, and Debian's LXC as the reference we test against.
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static iproute2 \
 	iputils-ping bridge-utils dnsmasq-base uidmap tmux strace apparmor lxc lxc-tests lxc-dev \
-	python3-lxc hyperfine zstd debootstrap btrfs-progs rsync e2fsprogs python3 util-linux sudo kmod
+	python3-lxc hyperfine zstd debootstrap btrfs-progs rsync e2fsprogs python3 util-linux sudo kmod xz-utils wget gnupg skopeo umoci jq
 
 .PHONY: all build deps install demo check test lint fuzz-check vm-check compat bench clean
 
