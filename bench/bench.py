@@ -33,6 +33,13 @@ ROOTFS_TOOL = os.environ.get("ROOTFS_TOOL", os.path.join(os.path.dirname(REPO), 
 TOOL_TIMEOUT = 15.0
 STATE_TIMEOUT = 5.0
 DEBUG = os.environ.get("BENCH_DEBUG") == "1"
+# Pause before each timed single-container measure (seconds, `--settle MS`). Without it, kernel
+# state one tool call leaves behind is inherited by the next one: on this hybrid-cgroup host a
+# `cgroup.procs` write waits for an RCU grace period (~8-16 ms) unless another write happened
+# within about the last grace period, so a measure right after a tool that migrated a process
+# (or whose monitor still did, after returning) skipped that wait. 100 ms is several grace
+# periods: every measure starts from the same cold state, whatever ran before it.
+SETTLE_S = 0.1
 
 # (key, label, unit) in print order. Times in seconds internally, printed in ms; RSS in KiB.
 MEASURES = [
@@ -340,6 +347,11 @@ class Bench:
 
     # --- one cycle of the single-container measures -----------------------------------------
 
+    def settle(self):
+        """Let the kernel state of the previous tool call age out (see SETTLE_S)."""
+        if self.args.settle > 0:
+            time.sleep(self.args.settle / 1000.0)
+
     def cycle(self, impl, record=True):
         name = impl.name("s")
         self.make_container(impl, name)
@@ -352,6 +364,7 @@ class Bench:
         if impl.gave_up("start"):
             rec("start", None, impl.errors.get("start", "gave up"))
         else:
+            self.settle()
             ok, dt, _, err = impl.run("start", ["-n", name, "-d"])
             if not ok:
                 rec("start", None, err)
@@ -378,6 +391,7 @@ class Bench:
         not_running = "needs a running container, start failed"
         # info -s
         if running:
+            self.settle()
             ok, dt, out, err = impl.run("info", ["-n", name, "-s"])
             if ok and "RUNNING" not in out:
                 ok, err = False, f"lxc-info -s printed {first_line(out)!r}"
@@ -387,6 +401,7 @@ class Bench:
 
         # attach -- true
         if running and not impl.gave_up("attach"):
+            self.settle()
             ok, dt, _, err = impl.run("attach", ["-n", name, "--", "true"])
             rec("attach", dt if ok else None, None if ok else err)
         elif not running:
@@ -394,6 +409,7 @@ class Bench:
 
         # freeze + unfreeze
         if running and not impl.gave_up("freeze"):
+            self.settle()
             ok1, dt1, _, err1 = impl.run("freeze", ["-n", name])
             if ok1:
                 ok2, dt2, _, err2 = impl.run("unfreeze", ["-n", name])
@@ -416,6 +432,7 @@ class Bench:
 
         # stop -k
         if running and not impl.gave_up("stop"):
+            self.settle()
             ok, dt, _, err = impl.run("stop", ["-n", name, "-k"])
             if ok:
                 st, _ = impl.state(name)
@@ -428,6 +445,7 @@ class Bench:
 
         # execute -- true (container stopped)
         if not impl.gave_up("execute"):
+            self.settle()
             ok, dt, _, err = impl.run("execute", ["-n", name, "--", "true"])
             rec("execute", dt if ok else None, None if ok else err)
             if not ok:
@@ -605,7 +623,7 @@ def report(bench, args, started_at, out=sys.stdout):
     p = lambda s="": print(s, file=out)
     p(f"rlxc bench, {started_at:%Y-%m-%d %H:%M} UTC, host {platform.node()}, kernel {platform.release()}, "
       f"{os.cpu_count()} x {cpu}")
-    p(f"runs: {args.runs} (interleaved, order alternating), batch {args.batch}; "
+    p(f"runs: {args.runs} (interleaved, order alternating), batch {args.batch}, settle {args.settle:g} ms; "
       f"rlxc: {os.path.join(args.prefix, 'bin')} ({version(r)}); LXC: {args.lxc_bindir} ({version(lx)})")
     p("min / median / max; ratio = rlxc median / LXC median (lower is better)")
     p()
@@ -661,6 +679,8 @@ def main():
     ap.add_argument("--batch", type=int, default=50, help="containers in the start-all/stop-all measure")
     ap.add_argument("--density", type=int, nargs="?", const=500, default=0,
                     help="also run N containers at once per implementation (default N 500)")
+    ap.add_argument("--settle", type=float, default=SETTLE_S * 1000,
+                    help="pause in ms before each timed single-container measure (default 100, 0 = none)")
     ap.add_argument("--only", choices=["rlxc", "lxc"], help="run one implementation only")
     ap.add_argument("--json", help="also write the raw numbers to this file")
     args = ap.parse_args()
