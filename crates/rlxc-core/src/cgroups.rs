@@ -111,6 +111,52 @@ pub struct ContainerCgroups {
     destroyed: bool,
 }
 
+/// Get the kernel's next cgroup migration ready now, in the background, so that the
+/// `cgroup.procs` writes a tool makes a few milliseconds later (the monitor entering
+/// `lxc.monitor.NAME`, an attached process entering the payload) don't wait for it.
+///
+/// Why: every write to a `cgroup.procs` file takes the kernel's global
+/// `cgroup_threadgroup_rwsem` for writing; the first writer after a quiet period waits a whole
+/// RCU grace period (8-30 ms on this host, `strace -T` on the write), a writer within about a
+/// grace period of the previous one does not. A throw-away process that moves itself into the
+/// cgroup it is already in (a no-op migration) pays that wait while the tool copies its binary,
+/// re-executes and reads the config. Double fork: nobody waits for it and it leaves no zombie;
+/// it closes every inherited fd first, so a caller reading the tool's output through a pipe
+/// sees EOF when the tool exits. Root only (a user cannot write there); failures are ignored,
+/// nothing depends on it.
+pub fn warm_up_migrations() {
+    use rlxc_sys::process as sysproc;
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    match rlxc_sys::clone::fork() {
+        Ok(Some(pid)) => {
+            let _ = sysproc::waitpid(pid, false);
+        }
+        Ok(None) => {
+            if !matches!(rlxc_sys::clone::fork(), Ok(None)) {
+                sysproc::exit_now(0);
+            }
+            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                for n in 0..3 {
+                    let _ = sysproc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), n);
+                }
+            }
+            sysproc::close_fds_from(3, &[]);
+            // Not the caller's command line: leak checks look for the container's name there.
+            let _ = sysproc::set_process_title("rlxc cgroup warm-up");
+            let _ = sysproc::set_comm("rlxc warm-up");
+            if let Ok(layout) = Layout::detect() {
+                if let Some(h) = layout.unified().or(layout.hierarchies.first()) {
+                    let _ = std::fs::write(h.dir_of(&h.self_cgroup).join("cgroup.procs"), "0");
+                }
+            }
+            sysproc::exit_now(0);
+        }
+        Err(_) => {}
+    }
+}
+
 impl ContainerCgroups {
     /// Detect the layout, create `lxc.monitor.NAME` (or `-N` on collision) and move the
     /// calling process into it.

@@ -213,6 +213,11 @@ pub fn main(args: &[String]) -> i32 {
     // Run from a sealed copy of ourselves from here on, so the container can never reach our
     // binary through /proc (CVE-2019-5736 class). The re-exec'ed process parses the same argv.
     // On failure we carry on from the installed binary (as attach does).
+    // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
+    // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
+    if !rlxc_sys::memfd::running_sealed() {
+        rlxc_core::cgroups::warm_up_migrations();
+    }
     let _ = rlxc_sys::memfd::reexec_self_sealed();
     let foreground = cli.parsed.has("foreground");
     let opts = StartOptions {
