@@ -270,12 +270,17 @@ def private_devpts_if_ro():
         log(f"bench: could not set up a private devpts: {r1.stderr.strip()} {r2.stderr.strip()}")
 
 
-def meminfo_used_kib():
+def meminfo_kib():
     info = {}
     with open("/proc/meminfo") as f:
         for line in f:
             k, v = line.split(":", 1)
             info[k] = int(v.split()[0])
+    return info
+
+
+def meminfo_used_kib():
+    info = meminfo_kib()
     return info["MemTotal"] - info["MemAvailable"]
 
 
@@ -506,6 +511,9 @@ class Bench:
         for nm in names:
             self.make_container(impl, nm)
         used0 = meminfo_used_kib()
+        # Shmem counts memfd contents whether or not they are mapped (PSS only sees mapped,
+        # touched pages): a tool that runs from a private memfd copy of itself pays it all.
+        shmem0 = meminfo_kib()["Shmem"]
         started, err = 0, None
         t0 = time.perf_counter()
         for nm in names:
@@ -517,6 +525,7 @@ class Bench:
         t_start = time.perf_counter() - t0
         time.sleep(1.0)  # let every init settle before reading memory
         used1 = meminfo_used_kib()
+        shmem1 = meminfo_kib()["Shmem"]
         mons = monitor_pids(impl.lxcpath)
         rss = [vm_rss_kib(p) for p in mons]
         rss = [r for r in rss if r is not None]
@@ -524,6 +533,7 @@ class Bench:
         # payload): precise even while other work on the machine moves MemAvailable around.
         ours = re.compile(rf"(lxc\.(payload|monitor)\.)?{impl.letter}{self.tag}d\d+(-\d+)?")
         pss = sum(pss_kib(p) for p in set(mons + payload_pids(ours)))
+        mon_pss = [pss_kib(p) for p in mons]
         impl.density = {
             "requested": n,
             "started": started,
@@ -531,6 +541,8 @@ class Bench:
             "start_all_s": t_start,
             "mem_delta_mb": (used1 - used0) / 1024.0,
             "pss_sum_mb": pss / 1024.0,
+            "shmem_delta_mb": (shmem1 - shmem0) / 1024.0,
+            "monitor_pss_median_mb": statistics.median(mon_pss) / 1024.0 if mon_pss else None,
             "monitors": len(rss),
             "monitor_rss_sum_mb": sum(rss) / 1024.0,
             "monitor_rss_median_mb": statistics.median(rss) / 1024.0 if rss else None,
@@ -659,11 +671,13 @@ def report(bench, args, started_at, out=sys.stdout):
         for impl in dens:
             d = impl.density
             med_rss = f"{d['monitor_rss_median_mb']:.2f} MB" if d["monitor_rss_median_mb"] is not None else "n/a"
+            med_pss = f"{d['monitor_pss_median_mb']:.2f} MB" if d.get("monitor_pss_median_mb") is not None else "n/a"
             per = max(d["started"], 1)
             line = (f"  {impl.label:<5} started {d['started']}/{d['requested']} in {d['start_all_s']:.1f} s; "
                     f"PSS of monitors+payload {d['pss_sum_mb']:.0f} MB ({d['pss_sum_mb'] / per:.2f} MB/container); "
+                    f"host Shmem +{d['shmem_delta_mb']:.0f} MB ({d['shmem_delta_mb'] / per:.2f} MB/container); "
                     f"host MemTotal-MemAvailable +{d['mem_delta_mb']:.0f} MB ({d['mem_delta_mb'] / per:.2f} "
-                    f"MB/container, noisy); {d['monitors']} monitors: VmRSS median {med_rss}, sum "
+                    f"MB/container, noisy); {d['monitors']} monitors: PSS median {med_pss}, VmRSS median {med_rss}, sum "
                     f"{d['monitor_rss_sum_mb']:.0f} MB; stop all {d['stop_all_s']:.1f} s")
             if d["error"]:
                 line += f"; error: {d['error']}"

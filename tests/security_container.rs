@@ -18,7 +18,8 @@ const PROBE_C: &str = r#"/* rlxc security probe, run inside test containers (bui
  *   probe exe PID        what /proc/PID/exe is and whether it can be opened / written through
  *   probe hunt SECS      find a process whose exe is not busybox, stop it, report "exe" for it
  * Never writes to a file that is not a sealed memfd: on a vulnerable setup it reports that the
- * open for writing succeeded instead of damaging the host binary. */
+ * open for writing succeeded instead of damaging the host binary. "exe_fs" is the statfs magic of
+ * the exe (794c7630: overlayfs, rlxc's private read-only overlay). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@ const PROBE_C: &str = r#"/* rlxc security probe, run inside test containers (bui
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/reboot.h>
@@ -42,6 +44,8 @@ static int exe_check(int pid) {
     printf("exe=%s\n", link);
     int ro = open(path, O_RDONLY | O_CLOEXEC);
     printf("open_read=%d\n", ro < 0 ? errno : 0);
+    struct statfs sfs;
+    if (ro >= 0 && fstatfs(ro, &sfs) == 0) printf("exe_fs=%lx\n", (unsigned long)sfs.f_type);
     int wr = open(path, O_WRONLY | O_CLOEXEC);
     printf("open_write=%d\n", wr < 0 ? errno : 0);
     if (wr >= 0) {
@@ -508,13 +512,33 @@ fn attached_processes_get_init_bounding_set_and_seccomp() {
     assert_clean(&before, &lp, &[&n_at]);
 }
 
+/// The probe's report on an exe: it must be rlxc's private read-only overlay (opening it for
+/// writing fails with EROFS) or a sealed memfd, never the installed file.
+fn assert_sealed_image(report: &str, who: &str) {
+    let exe = value(report, "exe");
+    if exe.contains("memfd:") {
+        return;
+    }
+    assert_eq!(
+        value(report, "exe_fs"),
+        "794c7630",
+        "{who} must run from a read-only overlay or a memfd, not {exe}:\n{report}"
+    );
+    assert_eq!(
+        value(report, "open_write"),
+        "30",
+        "{who}: opening the overlay's file for writing must fail with EROFS:\n{report}"
+    );
+}
+
 /// CVE-2019-5736: a container process catches `lxc-attach`'s process inside the container,
 /// keeps a read fd of its /proc/<pid>/exe, lets it finish and reopens that fd for writing. The
-/// host binary must be out of reach: the attach runs from a sealed memfd, so the exe is the
-/// memfd and the write fails (EPERM), and the installed binary is unchanged.
+/// host binary must be out of reach: the attach runs from rlxc's private read-only overlay
+/// (writes fail with EROFS) or, without it, from a sealed memfd (writes fail with EPERM), and
+/// the installed binary is unchanged.
 #[test]
-fn attach_exe_is_a_sealed_memfd_cve_2019_5736() {
-    let t = "attach_exe_is_a_sealed_memfd_cve_2019_5736";
+fn attach_exe_is_sealed_cve_2019_5736() {
+    let t = "attach_exe_is_sealed_cve_2019_5736";
     let Some(probe) = ready(t) else { return };
     let lp = Lxcpath::new("seccv");
     let before = HostState::capture(lp.as_str());
@@ -534,8 +558,7 @@ fn attach_exe_is_a_sealed_memfd_cve_2019_5736() {
     }
     hunt = if hunt.contains("hunt=") { wait_file(&rootfs.join("hunt"), "hunt=") } else { hunt };
     assert!(hunt.contains("hunt=done"), "the container never saw the attaching process:\n{hunt}");
-    let exe = value(&hunt, "exe");
-    assert!(exe.contains("memfd:"), "the attaching process must run from a memfd, not {exe}:\n{hunt}");
+    assert_sealed_image(&hunt, "the attaching process");
     assert_ne!(value(&hunt, "open_write"), "0", "{hunt}");
     if value(&hunt, "reopen_write") == "0" {
         assert_eq!(value(&hunt, "reopen_write_data"), "1", "the memfd must be sealed against writes (EPERM):\n{hunt}");
@@ -546,10 +569,10 @@ fn attach_exe_is_a_sealed_memfd_cve_2019_5736() {
 }
 
 /// The same for the start path: a start hook runs while the container's future init is still
-/// the rlxc binary, so /proc/1/exe must be a sealed memfd there too.
+/// the rlxc binary, so /proc/1/exe must be a sealed image there too.
 #[test]
-fn start_exe_is_a_sealed_memfd_cve_2019_5736() {
-    let t = "start_exe_is_a_sealed_memfd_cve_2019_5736";
+fn start_exe_is_sealed_cve_2019_5736() {
+    let t = "start_exe_is_sealed_cve_2019_5736";
     let Some(probe) = ready(t) else { return };
     let lp = Lxcpath::new("seccs");
     let before = HostState::capture(lp.as_str());
@@ -557,7 +580,8 @@ fn start_exe_is_a_sealed_memfd_cve_2019_5736() {
     let rootfs = container(&lp, &n_cs, &probe, "true", "lxc.hook.start = /probe exe 1 > /hookres\n");
     start(&lp, &n_cs);
     let r = wait_file(&rootfs.join("hookres"), "open_write");
-    assert!(value(&r, "exe").contains("memfd:"), "pid 1 before exec must run from a memfd:\n{r}");
+    assert_sealed_image(&r, "pid 1 before exec");
+    assert_ne!(value(&r, "open_write"), "0", "{r}");
     stop(&lp, &n_cs);
     assert_clean(&before, &lp, &[&n_cs]);
 }

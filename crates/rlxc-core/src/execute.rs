@@ -56,7 +56,7 @@ pub fn init_lxc_host_path() -> Result<PathBuf, ExecuteError> {
         }
         looked.push(p);
     }
-    if let Ok(exe) = rlxc_sys::memfd::origin_exe() {
+    if let Ok(exe) = rlxc_sys::sealed_exe::origin_exe() {
         if let Some(prefix) = exe.parent().and_then(Path::parent) {
             for n in ["init.lxc.static", "init.lxc"] {
                 let p = prefix.join("sbin").join(n);

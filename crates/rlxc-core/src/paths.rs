@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// (`/proc/self/exe`), so a tree installed anywhere finds its own templates and configs.
 pub fn prefix() -> PathBuf {
     // origin_exe: the installed path even when we run from a sealed memfd copy.
-    let exe = rlxc_sys::memfd::origin_exe().unwrap_or_else(|_| PathBuf::from("/usr/local/bin/rlxc"));
+    let exe = rlxc_sys::sealed_exe::origin_exe().unwrap_or_else(|_| PathBuf::from("/usr/local/bin/rlxc"));
     exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/usr/local"))
 }
 

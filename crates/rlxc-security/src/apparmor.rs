@@ -222,7 +222,7 @@ fn policy_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     // origin_exe, not current_exe: start runs from a sealed memfd copy whose path says nothing
     // about where rlxc is installed.
-    if let Ok(exe) = rlxc_sys::memfd::origin_exe() {
+    if let Ok(exe) = rlxc_sys::sealed_exe::origin_exe() {
         if let Some(prefix) = exe.parent().and_then(Path::parent) {
             dirs.push(prefix.join("share/rlxc/config/apparmor"));
         }

@@ -21,5 +21,6 @@ pub mod personality;
 pub mod pidfd;
 pub mod process;
 pub mod pty;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod socket;

@@ -1,25 +1,17 @@
-//! memfd_create and sealing, for re-exec from a sealed copy (owned by the attach/execute work).
+//! memfd_create and sealing: sealed, anonymous copies of binaries, and executing an fd.
 //!
-//! CVE-2019-5736 class: a process inside a container that can reach `/proc/<pid>/exe` of a
-//! host tool running in (or next to) the container could open the host binary for writing.
-//! Running the tool from a sealed, anonymous memfd copy leaves nothing on the host to overwrite.
-//! The same helper injects `init.lxc` into a container without a file in its rootfs.
+//! [`crate::sealed_exe`] falls back to a sealed copy of the running tool when it cannot mount
+//! its read-only overlay (CVE-2019-5736 class); the execute path injects `init.lxc` into a
+//! container without a file in its rootfs the same way.
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{MemfdFlags, SealFlags};
-
-/// Environment variable carrying the path of the binary we were copied from, across the
-/// re-exec (so the re-executed tool can still find its install prefix).
-pub const ORIGIN_ENV: &str = "RLXC_MEMFD_ORIGIN";
-
-/// Setting this (to anything) turns the re-exec off, e.g. under a debugger.
-pub const DISABLE_ENV: &str = "RLXC_NO_MEMFD_REXEC";
 
 /// The seals every copy gets: no more writes, no resizing, no removing seals.
 fn all_seals() -> SealFlags {
@@ -48,11 +40,6 @@ pub fn sealed_copy_of_path(path: &Path, name: &str) -> io::Result<OwnedFd> {
 /// Whether `fd` is a memfd carrying all of our seals.
 pub fn is_sealed<Fd: AsFd>(fd: Fd) -> bool {
     rustix::fs::fcntl_get_seals(fd).map(|s| s.contains(all_seals())).unwrap_or(false)
-}
-
-/// Whether the running program is already a sealed copy.
-pub fn running_sealed() -> bool {
-    File::open("/proc/self/exe").map(|f| is_sealed(&f)).unwrap_or(false)
 }
 
 fn cstrings<I: IntoIterator<Item = Vec<u8>>>(items: I) -> io::Result<Vec<CString>> {
@@ -93,48 +80,11 @@ pub fn exec_fd(fd: BorrowedFd<'_>, argv: &[OsString], envp: &[OsString]) -> io::
     io::Error::last_os_error()
 }
 
-/// Re-execute the running tool from a sealed memfd copy of itself, with the same argv and
-/// environment (plus [`ORIGIN_ENV`]). Returns `Ok(())` without doing anything when we already
-/// run sealed or [`DISABLE_ENV`] is set; returns an error only when the re-exec failed (the
-/// caller then carries on from the original binary and says so in a log line).
-pub fn reexec_self_sealed() -> io::Result<()> {
-    if std::env::var_os(DISABLE_ENV).is_some() || running_sealed() {
-        return Ok(());
-    }
-    let origin = std::fs::read_link("/proc/self/exe")?;
-    let exe = File::open("/proc/self/exe")?;
-    let fd = sealed_copy(&exe, "rlxc")?;
-    let argv: Vec<OsString> = std::env::args_os().collect();
-    let mut envp: Vec<OsString> = std::env::vars_os()
-        .filter(|(k, _)| k != ORIGIN_ENV)
-        .map(|(k, v)| {
-            let mut kv = k;
-            kv.push("=");
-            kv.push(v);
-            kv
-        })
-        .collect();
-    let mut o = OsString::from(format!("{ORIGIN_ENV}="));
-    o.push(origin.as_os_str());
-    envp.push(o);
-    Err(exec_fd(fd.as_fd(), &argv, &envp))
-}
-
-/// The path of the installed binary we run from: `/proc/self/exe`, or, in a sealed copy, the
-/// path recorded by [`reexec_self_sealed`].
-pub fn origin_exe() -> io::Result<PathBuf> {
-    if running_sealed() {
-        if let Some(p) = std::env::var_os(ORIGIN_ENV) {
-            return Ok(PathBuf::from(p));
-        }
-    }
-    std::fs::read_link("/proc/self/exe")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
+    use std::path::PathBuf;
 
     #[test]
     fn sealed_copy_has_same_bytes_and_refuses_writes() {

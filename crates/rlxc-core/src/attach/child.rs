@@ -169,7 +169,7 @@ fn setup(plan: &ChildPlan<'_>) -> Result<(), String> {
 fn set_environment(plan: &ChildPlan<'_>) {
     let opts = plan.opts;
     // Our own re-exec bookkeeping is not the container's business.
-    std::env::remove_var(rlxc_sys::memfd::ORIGIN_ENV);
+    std::env::remove_var(rlxc_sys::sealed_exe::ORIGIN_ENV);
     if opts.env_policy == EnvPolicy::Clear {
         let kept: Vec<(String, OsString)> =
             opts.extra_keep_env.iter().filter_map(|k| std::env::var_os(k).map(|v| (k.clone(), v))).collect();

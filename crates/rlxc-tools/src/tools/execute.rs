@@ -112,14 +112,14 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{PROG}: {name}: Container is already running.");
         return 1;
     }
-    // Run from a sealed copy of ourselves from here on (CVE-2019-5736 class); the re-exec'ed
-    // process parses the same arguments again.
+    // Run from a sealed image of ourselves from here on (CVE-2019-5736 class,
+    // rlxc_sys::sealed_exe); the re-exec'ed process parses the same arguments again.
     // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
     // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
-    if !rlxc_sys::memfd::running_sealed() {
+    if !rlxc_sys::sealed_exe::running_sealed() {
         rlxc_core::cgroups::warm_up_migrations();
     }
-    let _ = rlxc_sys::memfd::reexec_self_sealed();
+    let _ = rlxc_sys::sealed_exe::reexec_self_sealed();
     let argv = match execute::inject_into_config(&mut c.conf, &name, &cli.lxcpath, cli.parsed.has("quiet"), &command) {
         Ok(a) => a,
         Err(e) => {

@@ -210,15 +210,16 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("{prog}: {}: Container is already running.", cli.name);
         return 0;
     }
-    // Run from a sealed copy of ourselves from here on, so the container can never reach our
-    // binary through /proc (CVE-2019-5736 class). The re-exec'ed process parses the same argv.
+    // Run from a sealed image of ourselves from here on (rlxc_sys::sealed_exe), so the
+    // container can never reach our binary through /proc (CVE-2019-5736 class). The re-exec'ed
+    // process parses the same argv.
     // On failure we carry on from the installed binary (as attach does).
     // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
     // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
-    if !rlxc_sys::memfd::running_sealed() {
+    if !rlxc_sys::sealed_exe::running_sealed() {
         rlxc_core::cgroups::warm_up_migrations();
     }
-    let _ = rlxc_sys::memfd::reexec_self_sealed();
+    let _ = rlxc_sys::sealed_exe::reexec_self_sealed();
     let foreground = cli.parsed.has("foreground");
     let opts = StartOptions {
         daemonize: !foreground,
