@@ -512,23 +512,28 @@ fn attached_processes_get_init_bounding_set_and_seccomp() {
     assert_clean(&before, &lp, &[&n_at]);
 }
 
-/// The probe's report on an exe: it must be rlxc's private read-only overlay (opening it for
-/// writing fails with EROFS) or a sealed memfd, never the installed file.
-fn assert_sealed_image(report: &str, who: &str) {
+/// How the tool must have re-executed itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Sealed {
+    /// rlxc's private read-only overlay (the default for root).
+    Overlay,
+    /// The sealed memfd fallback (`RLXC_SEALED_EXE=memfd`, or callers that cannot mount).
+    Memfd,
+}
+
+/// The probe's report on an exe: it must be the expected sealed image, never the installed
+/// file, and opening it for writing must fail (EROFS on the overlay; a memfd's write seal
+/// answers EPERM at write time, checked by the callers).
+fn assert_sealed_image(report: &str, who: &str, how: Sealed) {
     let exe = value(report, "exe");
-    if exe.contains("memfd:") {
-        return;
+    match how {
+        Sealed::Memfd => assert!(exe.contains("memfd:"), "{who} must run from a sealed memfd, not {exe}:\n{report}"),
+        Sealed::Overlay => {
+            assert!(!exe.contains("memfd:"), "{who} must run from the read-only overlay, not {exe}:\n{report}");
+            assert_eq!(value(report, "exe_fs"), "794c7630", "{who} must run from a read-only overlay:\n{report}");
+            assert_eq!(value(report, "open_write"), "30", "{who}: write-open must fail with EROFS:\n{report}");
+        }
     }
-    assert_eq!(
-        value(report, "exe_fs"),
-        "794c7630",
-        "{who} must run from a read-only overlay or a memfd, not {exe}:\n{report}"
-    );
-    assert_eq!(
-        value(report, "open_write"),
-        "30",
-        "{who}: opening the overlay's file for writing must fail with EROFS:\n{report}"
-    );
 }
 
 /// CVE-2019-5736: a container process catches `lxc-attach`'s process inside the container,
@@ -538,9 +543,18 @@ fn assert_sealed_image(report: &str, who: &str) {
 /// the installed binary is unchanged.
 #[test]
 fn attach_exe_is_sealed_cve_2019_5736() {
-    let t = "attach_exe_is_sealed_cve_2019_5736";
+    attach_cve_2019_5736("attach_exe_is_sealed_cve_2019_5736", Sealed::Overlay);
+}
+
+/// The same with the memfd fallback forced (what unprivileged callers get).
+#[test]
+fn attach_exe_is_sealed_memfd_fallback_cve_2019_5736() {
+    attach_cve_2019_5736("attach_exe_is_sealed_memfd_fallback_cve_2019_5736", Sealed::Memfd);
+}
+
+fn attach_cve_2019_5736(t: &str, how: Sealed) {
     let Some(probe) = ready(t) else { return };
-    let lp = Lxcpath::new("seccv");
+    let lp = Lxcpath::new(if how == Sealed::Memfd { "seccm" } else { "seccv" });
     let before = HostState::capture(lp.as_str());
     let n_cv = uniq("cv");
     let bin = tool("rlxc");
@@ -550,7 +564,12 @@ fn attach_exe_is_sealed_cve_2019_5736() {
     result(&rootfs);
     let mut hunt = String::new();
     for _ in 0..20 {
-        let _ = lp.lxc("attach", &["-n", &n_cv, "--", "/bin/true"]);
+        let mut cmd = std::process::Command::new(tool("lxc-attach"));
+        cmd.args(["-P", lp.as_str(), "-n", &n_cv, "--", "/bin/true"]);
+        if how == Sealed::Memfd {
+            cmd.env("RLXC_SEALED_EXE", "memfd");
+        }
+        let _ = cmd.output();
         hunt = std::fs::read_to_string(rootfs.join("hunt")).unwrap_or_default();
         if hunt.contains("hunt=") {
             break;
@@ -558,7 +577,7 @@ fn attach_exe_is_sealed_cve_2019_5736() {
     }
     hunt = if hunt.contains("hunt=") { wait_file(&rootfs.join("hunt"), "hunt=") } else { hunt };
     assert!(hunt.contains("hunt=done"), "the container never saw the attaching process:\n{hunt}");
-    assert_sealed_image(&hunt, "the attaching process");
+    assert_sealed_image(&hunt, "the attaching process", how);
     assert_ne!(value(&hunt, "open_write"), "0", "{hunt}");
     if value(&hunt, "reopen_write") == "0" {
         assert_eq!(value(&hunt, "reopen_write_data"), "1", "the memfd must be sealed against writes (EPERM):\n{hunt}");
@@ -580,7 +599,7 @@ fn start_exe_is_sealed_cve_2019_5736() {
     let rootfs = container(&lp, &n_cs, &probe, "true", "lxc.hook.start = /probe exe 1 > /hookres\n");
     start(&lp, &n_cs);
     let r = wait_file(&rootfs.join("hookres"), "open_write");
-    assert_sealed_image(&r, "pid 1 before exec");
+    assert_sealed_image(&r, "pid 1 before exec", Sealed::Overlay);
     assert_ne!(value(&r, "open_write"), "0", "{r}");
     stop(&lp, &n_cs);
     assert_clean(&before, &lp, &[&n_cs]);

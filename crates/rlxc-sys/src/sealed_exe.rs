@@ -31,6 +31,9 @@ pub const ORIGIN_ENV: &str = "RLXC_MEMFD_ORIGIN";
 /// Setting this (to anything) turns the re-exec off, e.g. under a debugger.
 pub const DISABLE_ENV: &str = "RLXC_NO_MEMFD_REXEC";
 
+/// `RLXC_SEALED_EXE=memfd` skips the overlay and takes the memfd copy (tests of the fallback).
+pub const METHOD_ENV: &str = "RLXC_SEALED_EXE";
+
 /// `statfs.f_type` of overlayfs.
 const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
 
@@ -97,9 +100,11 @@ pub fn reexec_self_sealed() -> io::Result<()> {
     }
     let origin = std::fs::read_link("/proc/self/exe")?;
     let exe = File::open("/proc/self/exe")?;
-    let fd = match open_through_private_overlay(&origin, &exe) {
-        Ok(fd) => fd,
-        Err(_) => memfd::sealed_copy(&exe, "rlxc")?,
+    let force_memfd = std::env::var_os(METHOD_ENV).is_some_and(|m| m == "memfd");
+    let overlay = if force_memfd { None } else { open_through_private_overlay(&origin, &exe).ok() };
+    let fd = match overlay {
+        Some(fd) => fd,
+        None => memfd::sealed_copy(&exe, "rlxc")?,
     };
     let argv: Vec<OsString> = std::env::args_os().collect();
     let mut envp: Vec<OsString> = std::env::vars_os()

@@ -196,12 +196,15 @@ fn one_fd(mut rsp: Response, cmd: Cmd, name: &str) -> Result<OwnedFd, CmdError> 
 // ---------------------------------------------------------------------------------------------
 // One function per command.
 
-/// GET_STATE (3). A refused connection means STOPPED, as in LXC.
+/// GET_STATE (3). A refused connection means STOPPED, as in LXC; so does a connection the
+/// monitor drops unanswered (reset, or closed): it only does that while it exits, e.g. right
+/// after a failed `lxc-start -d` returned (LXC maps ECONNRESET to STOPPED the same way).
 pub fn get_state(name: &str, lxcpath: &str) -> Result<State, CmdError> {
     match call(name, lxcpath, &Request::new(Cmd::GetState)) {
         Err(CmdError::NotRunning { .. }) => Ok(State::Stopped),
+        Err(CmdError::Io { source, .. }) if source.raw_os_error() == Some(libc::ECONNRESET) => Ok(State::Stopped),
         Err(e) => Err(e),
-        Ok(None) => Err(CmdError::NoAnswer { cmd: Cmd::GetState, name: name.into() }),
+        Ok(None) => Ok(State::Stopped),
         Ok(Some(r)) => {
             let r = check(r, Cmd::GetState, name)?;
             State::from_i32(r.data_int()).ok_or_else(|| CmdError::Protocol {

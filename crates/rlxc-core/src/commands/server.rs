@@ -690,4 +690,35 @@ mod tests {
         let e = client::wait_state("c1", &lxcpath, &running, Some(Duration::ZERO)).expect_err("not running");
         assert!(matches!(e, crate::commands::CmdError::Timeout { .. }), "{e}");
     }
+
+    /// A monitor that accepts and drops the connection unanswered (it is exiting, e.g. right
+    /// after a failed daemonized start) means STOPPED to GET_STATE, as in LXC.
+    #[test]
+    fn dropped_connection_reads_as_stopped() {
+        let lxcpath = format!("/nonexistent/rlxc-unit-drop-{}", std::process::id());
+        let sock = command_socket_name(&lxcpath, "c2");
+        let listener = rlxc_sys::socket::listen_abstract(&sock, 4).expect("listen");
+        let t = std::thread::spawn(move || {
+            // Wait for the request to arrive, then close without reading it (a reset) or after
+            // reading it (an orderly close): both mean the monitor is going away.
+            for read_first in [false, true] {
+                let fd = loop {
+                    if let Some(fd) = rlxc_sys::socket::accept(listener.as_fd()).expect("accept") {
+                        break fd;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                };
+                std::thread::sleep(Duration::from_millis(20));
+                if read_first {
+                    let mut b = [0u8; 16];
+                    let _ = rustix::io::read(&fd, &mut b);
+                }
+                drop(fd);
+            }
+        });
+        for _ in 0..2 {
+            assert_eq!(client::get_state("c2", &lxcpath).expect("dropped means stopped"), State::Stopped);
+        }
+        t.join().expect("listener thread");
+    }
 }
