@@ -78,6 +78,7 @@ fuzz-check:
 vm-check:
 	./tests/vm/run.sh
 	./tests/vm/net.sh
+	./tests/vm/ovs.sh
 	./tests/vm/security.sh
 	./tests/vm/apparmor_mount.sh
 	./tests/vm/unpriv_cgroup2.sh

@@ -62,6 +62,12 @@ impl TestNs {
         sh(&v)
     }
 
+    fn exec_ok(&self, args: &[&str]) -> String {
+        let mut v = vec!["ip", "netns", "exec", &self.name];
+        v.extend_from_slice(args);
+        sh_ok(&v)
+    }
+
     /// Run `f` with this thread in the namespace.
     fn within<T>(&self, f: impl FnOnce() -> T) -> T {
         let ns = rlxc_sys::netlink::open_netns(&format!("/run/netns/{}", self.name))
@@ -561,4 +567,120 @@ fn phys_plus_pattern_moves_every_match() {
     assert!(!ns.links().iter().any(|l| l.starts_with("px")));
     g.teardown().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ns.links(), before);
+}
+
+/// A private Open vSwitch (ovsdb-server + ovs-vswitchd) running in a test network namespace,
+/// with its database, sockets and logs in its own directory; both daemons are killed by PID on
+/// drop. `ovs-vsctl` (ours and rlxc's) reaches it through `OVS_RUNDIR`.
+struct PrivateOvs {
+    dir: std::path::PathBuf,
+}
+
+impl PrivateOvs {
+    fn start(ns: &TestNs) -> PrivateOvs {
+        let dir = std::env::temp_dir().join(format!("rlxc-ovs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        let ovs = PrivateOvs { dir };
+        let d = |f: &str| ovs.dir.join(f).to_string_lossy().into_owned();
+        sh_ok(&["ovsdb-tool", "create", &d("conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
+        let remote = format!("--remote=punix:{}", d("db.sock"));
+        let db = format!("unix:{}", d("db.sock"));
+        let common = |ctl: &str, pid: &str, log: &str| {
+            vec![
+                format!("--unixctl={}", d(ctl)),
+                format!("--pidfile={}", d(pid)),
+                format!("--log-file={}", d(log)),
+                "--detach".to_string(),
+                "--no-chdir".to_string(),
+            ]
+        };
+        let mut a: Vec<String> = vec![d("conf.db"), remote];
+        a.extend(common("ovsdb.ctl", "ovsdb.pid", "ovsdb.log"));
+        let mut v = vec!["ovsdb-server"];
+        v.extend(a.iter().map(String::as_str));
+        ns.exec_ok(&v);
+        sh_ok(&["ovs-vsctl", &format!("--db={db}"), "--no-wait", "init"]);
+        let mut a: Vec<String> = vec![db];
+        a.extend(common("vswitchd.ctl", "vswitchd.pid", "vswitchd.log"));
+        let mut v = vec!["ovs-vswitchd"];
+        v.extend(a.iter().map(String::as_str));
+        ns.exec_ok(&v);
+        // rlxc runs `ovs-vsctl` without arguments naming the database: OVS_RUNDIR points it here.
+        std::env::set_var("OVS_RUNDIR", &ovs.dir);
+        ovs
+    }
+
+    fn vsctl(&self, args: &[&str]) -> String {
+        let mut v = vec!["ovs-vsctl"];
+        v.extend_from_slice(args);
+        sh_ok(&v)
+    }
+}
+
+impl Drop for PrivateOvs {
+    fn drop(&mut self) {
+        for pidfile in ["vswitchd.pid", "ovsdb.pid"] {
+            let pid = std::fs::read_to_string(self.dir.join(pidfile)).unwrap_or_default();
+            if let Some(p) = pid.trim().parse::<i32>().ok().and_then(rustix::process::Pid::from_raw) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);
+                for _ in 0..200 {
+                    if rustix::process::test_kill_process(p).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+        }
+        std::env::remove_var("OVS_RUNDIR");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// veth on an Open vSwitch bridge: the host end becomes a port of the bridge (`ovs-vsctl
+/// add-port`, enslaved to the kernel datapath) and teardown removes the port again. OVS runs
+/// privately inside the test's network namespace (tests/vm/ovs.sh runs this in the VM, which has
+/// the openvswitch module and package; this host's kernel has no openvswitch module). Traffic is
+/// not checked: in the emulated VM ovs-vswitchd starts no upcall handler threads ("Overriding
+/// n-handler-threads to 0"), so its datapath forwards nothing, with rlxc or without.
+#[test]
+#[ignore = "needs Open vSwitch and its kernel module: tests/vm/ovs.sh runs it in the VM"]
+fn veth_on_an_openvswitch_bridge() {
+    let t = "veth_on_ovs";
+    if !is_root() {
+        return skip(t, "needs root");
+    }
+    let have =
+        |p: &str| ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| std::path::Path::new(d).join(p).is_file());
+    if !["ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovsdb-tool"].iter().all(|p| have(p)) {
+        return skip(t, "Open vSwitch is not installed (run tests/vm/ovs.sh)");
+    }
+    if !std::path::Path::new("/sys/module/openvswitch").exists()
+        && !Command::new("modprobe").arg("openvswitch").status().map(|s| s.success()).unwrap_or(false)
+    {
+        return skip(t, "no openvswitch kernel module (run tests/vm/ovs.sh)");
+    }
+    let ns = TestNs::new("ovs");
+    let ovs = PrivateOvs::start(&ns);
+    ovs.vsctl(&["add-br", "rovs0"]);
+    ns.ip("link set rovs0 up");
+    ns.ip("addr add 192.0.2.1/24 dev rovs0");
+    let before_ports = ovs.vsctl(&["list-ports", "rovs0"]);
+    assert_eq!(before_ports.trim(), "", "a fresh bridge has no ports");
+    let before = ns.links();
+    let mut ct = Contained::new();
+    let mut nic = veth(0, Some("rovs0"));
+    nic.name = Some("eth0".into());
+    nic.ipv4 = vec![parse_ipv4(0, "192.0.2.2/24").unwrap_or_else(|e| panic!("{e}"))];
+    let mut g = ns.within(|| create_host_side(ctx(), &[nic], ct.pid())).unwrap_or_else(|e| panic!("create: {e}"));
+    let host = g.runtime_nics()[0].host_name.clone().unwrap_or_default();
+    let ports = ovs.vsctl(&["list-ports", "rovs0"]);
+    assert_eq!(ports.trim(), host, "the host end is the bridge's port");
+    assert!(ns.ip(&format!("-o link show {host}")).contains("master ovs-system"), "enslaved to the OVS datapath");
+    assert!(ct.ip("-o addr show eth0").contains("inet 192.0.2.2/24"));
+    g.teardown().unwrap_or_else(|e| panic!("teardown: {e}"));
+    assert_eq!(ovs.vsctl(&["list-ports", "rovs0"]).trim(), "", "teardown removes the port");
+    assert_eq!(ns.links(), before, "host side left behind");
+    ct.kill();
+    ovs.vsctl(&["del-br", "rovs0"]);
 }
