@@ -154,6 +154,42 @@ fn memory_limit_oom_kills_a_hog() {
     assert_clean(&before, &lp, &[cn]);
 }
 
+/// A CPU quota of 10 ms per 100 ms period is enforced: a busy loop in the container gets
+/// throttled (the kernel's `nr_throttled` counter in `cpu.stat`, read through `lxc-cgroup`).
+#[test]
+fn cpu_quota_throttles_a_busy_loop() {
+    if !ready("cpu_quota_throttles_a_busy_loop") {
+        return;
+    }
+    let _serial = serial();
+    let lp = Lxcpath::new("cgcpu");
+    let before = HostState::capture(lp.as_str());
+    let cn = uniq("spin");
+    let cn = cn.as_str();
+    let quota = if unified() {
+        "lxc.cgroup2.cpu.max = 10000 100000\n".to_string()
+    } else {
+        "lxc.cgroup.cpu.cfs_period_us = 100000\nlxc.cgroup.cpu.cfs_quota_us = 10000\n".to_string()
+    };
+    let rootfs = script_container(
+        &lp,
+        cn,
+        "end=$(( $(date +%s) + 3 )); while [ $(date +%s) -lt $end ]; do :; done; echo done >/result",
+        &quota,
+    );
+    start(&lp, cn);
+    result(&rootfs);
+    let stat = lp.lxc_ok("cgroup", &["-n", cn, "cpu.stat"]);
+    let throttled = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("nr_throttled "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no nr_throttled in cpu.stat: {stat}"));
+    assert!(throttled > 0, "the busy loop must have been throttled by the quota: {stat}");
+    lp.lxc_ok("stop", &["-n", cn, "-k"]);
+    assert_clean(&before, &lp, &[cn]);
+}
+
 const DEVS: &str = "if head -c1 /dev/null; then echo null-ok; else echo null-denied; fi >/result; \
     if head -c1 /dev/zero >/dev/null; then echo zero-ok; else echo zero-denied; fi >>/result; \
     if echo x >/dev/full; then echo full-w-ok; else echo full-w-denied; fi >>/result 2>/dev/null; echo done >>/result";

@@ -24,7 +24,7 @@ VM_FILTER=${VM_FILTER:-}
 # belongs to the container's root, opened after the switch).
 declare -A VM_SELECT=(
     [lifecycle_config]="idmap_runs_init_as_the_mapped_root"
-    [cgroup_container]="pids_max_stops_a_fork_bomb ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze mount_auto_cgroup_variants delegated_payload_lets_the_container_root_make_cgroups"
+    [cgroup_container]="pids_max_stops_a_fork_bomb cpu_quota_throttles_a_busy_loop ebpf_device_rules_apply_inside_the_container lxc_cgroup_devices_allow_updates_the_live_ebpf_program freeze_and_unfreeze mount_auto_cgroup_variants delegated_payload_lets_the_container_root_make_cgroups"
 )
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 
