@@ -230,6 +230,28 @@ clean_leftovers() { # IMPL BEFORE-LIST TEST
     done
 }
 
+# LXC's cgroups at the hierarchy roots: lxc.monitor.NAME, lxc.payload.NAME, lxc.pivot.
+lxc_cgroups() { ls -d /sys/fs/cgroup/*/lxc.* /sys/fs/cgroup/lxc.* 2>/dev/null | sort; }
+
+clean_cgroups() { # IMPL BEFORE-LIST TEST: report and remove the empty cgroups the test left
+    local impl=$1 before=$2 d n
+    for d in $(lxc_cgroups | comm -13 "$before" -); do
+        n=${d##*/}
+        case $n in
+        lxc.pivot) ;;
+        lxc.monitor.* | lxc.payload.*)
+            n=${n#lxc.monitor.}; n=${n#lxc.payload.}; n=${n%-[0-9]*}
+            # only the test's own containers: others may run containers at the same time
+            grep -qF -- "$n" "/usr/bin/lxc-test-$3" 2>/dev/null || continue ;;
+        *) continue ;;
+        esac
+        say "$impl: lxc-test-$3 left cgroup $d"
+        echo "$3 $d" >>"$W/cgroups-left.$impl"
+        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+        [ -d "$d" ] && say "$impl: could not remove cgroup $d (not empty)"
+    done
+}
+
 cleanup() {
     trap '' INT TERM HUP
     say "cleaning up"
@@ -300,6 +322,7 @@ esac
 run_one() { # IMPL TEST -> sets RES
     local impl=$1 t=$2 log=$LOGS/$1/$2.log before=$W/containers.before rc start end path
     containers >"$before"
+    lxc_cgroups >"$W/cgroups.before"
     path=/usr/sbin:/usr/bin:/sbin:/bin
     [ "$impl" = rlxc ] && path=$W/bin-rlxc:$path
     start=$(date +%s.%N)
@@ -313,6 +336,7 @@ run_one() { # IMPL TEST -> sets RES
     rc=$?
     end=$(date +%s.%N)
     clean_leftovers "$impl" "$before" "$t"
+    clean_cgroups "$impl" "$W/cgroups.before" "$t"
     local secs; secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     if [ $rc = 0 ]; then
         RES="pass"; grep -q '^SKIP' "$log" && RES="skip"
@@ -354,6 +378,11 @@ for t in "${TESTS[@]}"; do
     done
 done
 echo
+for impl in $IMPLS; do
+    left=$(cat "$W/cgroups-left.$impl" 2>/dev/null | awk '{print $1}' | sort | uniq -c | awk '{printf "%s%s (%s dirs)", sep, $2, $1; sep=", "}')
+    label=$impl; [ "$impl" = lxc ] && label=LXC
+    echo "cgroups left at the hierarchy roots (removed by this runner): $label: ${left:-none}"
+done
 echo "logs: $LOGS/<impl>/<test>.log"
 case " $IMPLS " in *" lxc "*) echo "LXC: ${PASS[lxc]:-0} passed, ${FAIL[lxc]:-0} failed, ${SKIP[lxc]:-0} skipped" ;; esac
 case " $IMPLS " in *" rlxc "*)
