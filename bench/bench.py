@@ -270,6 +270,13 @@ def private_devpts_if_ro():
         log(f"bench: could not set up a private devpts: {r1.stderr.strip()} {r2.stderr.strip()}")
 
 
+def pivot_cgroups():
+    """`lxc.pivot` cgroups at the hierarchy roots (v1 controllers, unified, pure cgroup2)."""
+    roots = [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]
+    roots.append("/sys/fs/cgroup")
+    return [os.path.join(r, "lxc.pivot") for r in roots if os.path.isdir(os.path.join(r, "lxc.pivot"))]
+
+
 def meminfo_kib():
     info = {}
     with open("/proc/meminfo") as f:
@@ -299,6 +306,8 @@ class Bench:
         self.floor_error = None
         # Our container names all match this (plus LXC's "-N" suffix on cgroup name clashes).
         self.names_re = re.compile(rf"(lxc\.(payload|monitor)\.)?[rl]{self.tag}[a-z0-9]*(-\d+)?")
+        # LXC's monitor leaves `lxc.pivot` at the hierarchy roots; cleanup removes the ones it made.
+        self.pivots_before = set(pivot_cgroups())
 
     def setup(self):
         log(f"bench: work dir {self.base}")
@@ -574,6 +583,11 @@ class Bench:
             kill_pids(pids)
             time.sleep(0.05)
         left = remove_cgroups(self.names_re)
+        for p in set(pivot_cgroups()) - self.pivots_before:
+            try:
+                os.rmdir(p)
+            except OSError:
+                left.append(p)
         if left:
             log(f"bench: could not remove cgroups: {left}")
         for mp in mounts_under(self.base):

@@ -24,16 +24,37 @@ fn out(o: &std::process::Output) -> String {
 }
 
 /// A Debian-made container; everything it made is removed on drop (also on failure),
-/// including the `lxc.monitor.NAME` cgroups LXC 5.0.2 leaks on this host.
+/// including the `lxc.monitor.NAME` cgroups LXC 5.0.2 leaks on this host and the `lxc.pivot`
+/// cgroups its monitor makes to leave its own.
 struct DebianContainer {
     lxcpath: String,
     name: String,
+    /// The `lxc.pivot` cgroups at the hierarchy roots before this container existed.
+    pivots_before: Vec<PathBuf>,
+}
+
+/// `lxc.pivot` at every hierarchy root (v1 controllers, the unified mount, or a pure cgroup2 root).
+fn pivot_cgroups() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path().join("lxc.pivot");
+            if p.is_dir() {
+                v.push(p);
+            }
+        }
+    }
+    let root = Path::new("/sys/fs/cgroup/lxc.pivot");
+    if root.is_dir() {
+        v.push(root.to_path_buf());
+    }
+    v
 }
 
 impl DebianContainer {
     fn create(lxcpath: &str, name: &str) -> Result<DebianContainer, String> {
         std::fs::create_dir_all(lxcpath).map_err(|e| e.to_string())?;
-        let c = DebianContainer { lxcpath: lxcpath.into(), name: name.into() };
+        let c = DebianContainer { lxcpath: lxcpath.into(), name: name.into(), pivots_before: pivot_cgroups() };
         let o = run(debian("lxc-create"), &["-P", lxcpath, "-n", name, "-t", "busybox"]);
         if !o.status.success() {
             return Err(format!("lxc-create: {}", out(&o)));
@@ -79,6 +100,12 @@ impl Drop for DebianContainer {
                 for d in [format!("lxc.monitor.{}", self.name), format!("lxc.payload.{}", self.name)] {
                     let _ = std::fs::remove_dir(Path::new(root).join(d));
                 }
+            }
+        }
+        // Only the ones LXC made meanwhile, and only while empty (rmdir refuses otherwise).
+        for p in pivot_cgroups() {
+            if !self.pivots_before.contains(&p) {
+                let _ = std::fs::remove_dir(&p);
             }
         }
     }
