@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 /// The install prefix: the directory above the `bin/` holding the running binary
 /// (`/proc/self/exe`), so a tree installed anywhere finds its own templates and configs.
 pub fn prefix() -> PathBuf {
-    // origin_exe: the installed path even when we run from a sealed memfd copy.
+    // origin_exe: the installed path even when we run from a sealed image of the binary.
     let exe = rlxc_sys::sealed_exe::origin_exe().unwrap_or_else(|_| PathBuf::from("/usr/local/bin/rlxc"));
     exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/usr/local"))
 }

@@ -220,8 +220,8 @@ pub fn is_loaded(name: &str) -> bool {
 /// Directories that may hold our installed policy (`abstractions/lxc/`, `profiles/`).
 fn policy_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    // origin_exe, not current_exe: start runs from a sealed memfd copy whose path says nothing
-    // about where rlxc is installed.
+    // origin_exe, not current_exe: start runs from a sealed image (private overlay or memfd)
+    // whose path says nothing about where rlxc is installed.
     if let Ok(exe) = rlxc_sys::sealed_exe::origin_exe() {
         if let Some(prefix) = exe.parent().and_then(Path::parent) {
             dirs.push(prefix.join("share/rlxc/config/apparmor"));

@@ -44,12 +44,16 @@ const EMPTY_LOWER_DIR: &str = "/run/rlxc/empty";
 /// Whether the running program is already a sealed image: a sealed memfd, or (after our own
 /// re-exec, which sets [`ORIGIN_ENV`]) a file on a read-only overlay.
 pub fn running_sealed() -> bool {
-    let Ok(exe) = File::open("/proc/self/exe") else { return false };
-    memfd::is_sealed(&exe) || (std::env::var_os(ORIGIN_ENV).is_some() && is_on_read_only_overlay(&exe))
+    File::open("/proc/self/exe").map(|exe| is_sealed_image(&exe)).unwrap_or(false)
+}
+
+/// [`running_sealed`] for an already opened `/proc/self/exe`.
+fn is_sealed_image(exe: &File) -> bool {
+    memfd::is_sealed(exe) || (std::env::var_os(ORIGIN_ENV).is_some() && is_on_read_only_overlay(exe))
 }
 
 /// Whether `f` lives on an overlayfs mounted read-only.
-pub fn is_on_read_only_overlay<Fd: AsFd>(f: Fd) -> bool {
+fn is_on_read_only_overlay<Fd: AsFd>(f: Fd) -> bool {
     let on_overlay = rustix::fs::fstatfs(&f).map(|s| s.f_type as u64 == OVERLAYFS_SUPER_MAGIC).unwrap_or(false);
     let read_only = rustix::fs::fstatvfs(&f).map(|s| s.f_flag.contains(StatVfsMountFlags::RDONLY)).unwrap_or(false);
     on_overlay && read_only
@@ -64,7 +68,7 @@ fn escape_lowerdir(p: &Path) -> io::Result<String> {
 /// Open the file at `path` through a new read-only overlayfs mount of its directory that is
 /// never attached anywhere. `expected` is the file we mean to reach: the result must have the
 /// same size and modification time (a binary replaced in between is refused).
-pub fn open_through_private_overlay(path: &Path, expected: &File) -> io::Result<OwnedFd> {
+fn open_through_private_overlay(path: &Path, expected: &File) -> io::Result<OwnedFd> {
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {what}", path.display()));
     let dir = path.parent().ok_or_else(|| invalid("no parent directory"))?;
     let name = path.file_name().ok_or_else(|| invalid("no file name"))?;
@@ -91,15 +95,20 @@ pub fn open_through_private_overlay(path: &Path, expected: &File) -> io::Result<
 }
 
 /// Re-execute the running tool from a sealed image of itself (see the module comment), with
-/// the same argv and environment (plus [`ORIGIN_ENV`]). Returns `Ok(())` without doing anything
+/// the same argv and environment (plus [`ORIGIN_ENV`]). Returns `Ok(())` without re-executing
 /// when we already run sealed or [`DISABLE_ENV`] is set; returns an error only when the re-exec
-/// failed (the caller then carries on from the installed binary).
-pub fn reexec_self_sealed() -> io::Result<()> {
-    if std::env::var_os(DISABLE_ENV).is_some() || running_sealed() {
+/// failed (the caller then carries on from the installed binary). `before` runs first unless we
+/// already run sealed: work to overlap with the re-exec (start's cgroup warm-up).
+pub fn reexec_self_sealed(before: impl FnOnce()) -> io::Result<()> {
+    let exe = File::open("/proc/self/exe")?;
+    if is_sealed_image(&exe) {
+        return Ok(());
+    }
+    before();
+    if std::env::var_os(DISABLE_ENV).is_some() {
         return Ok(());
     }
     let origin = std::fs::read_link("/proc/self/exe")?;
-    let exe = File::open("/proc/self/exe")?;
     let force_memfd = std::env::var_os(METHOD_ENV).is_some_and(|m| m == "memfd");
     let overlay = if force_memfd { None } else { open_through_private_overlay(&origin, &exe).ok() };
     let fd = match overlay {

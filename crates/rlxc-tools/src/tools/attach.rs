@@ -213,12 +213,9 @@ pub fn main(argv: &[String]) -> i32 {
     // Run from a sealed image of ourselves from here on (CVE-2019-5736 class, rlxc_sys::sealed_exe).
     // Only returns when the re-exec was not needed or failed; a failure leaves us running
     // from the installed binary, which still works.
-    // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
-    // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
-    if !rlxc_sys::sealed_exe::running_sealed() {
-        rlxc_core::cgroups::warm_up_migrations();
-    }
-    let _ = rlxc_sys::sealed_exe::reexec_self_sealed();
+    // Overlap the kernel's wait before the first cgroup migration with the re-exec (see
+    // warm_up_migrations); the re-executed image runs sealed and skips it.
+    let _ = rlxc_sys::sealed_exe::reexec_self_sealed(rlxc_core::cgroups::warm_up_migrations);
     let mut opts = cli.opts;
     if let Some(rc) = &cli.rcfile {
         opts.rcfile = Some(rc.clone());

@@ -114,12 +114,9 @@ pub fn main(args: &[String]) -> i32 {
     }
     // Run from a sealed image of ourselves from here on (CVE-2019-5736 class,
     // rlxc_sys::sealed_exe); the re-exec'ed process parses the same arguments again.
-    // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
-    // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
-    if !rlxc_sys::sealed_exe::running_sealed() {
-        rlxc_core::cgroups::warm_up_migrations();
-    }
-    let _ = rlxc_sys::sealed_exe::reexec_self_sealed();
+    // Overlap the kernel's wait before the first cgroup migration with the re-exec (see
+    // warm_up_migrations); the re-executed image runs sealed and skips it.
+    let _ = rlxc_sys::sealed_exe::reexec_self_sealed(rlxc_core::cgroups::warm_up_migrations);
     let argv = match execute::inject_into_config(&mut c.conf, &name, &cli.lxcpath, cli.parsed.has("quiet"), &command) {
         Ok(a) => a,
         Err(e) => {

@@ -214,12 +214,9 @@ pub fn main(args: &[String]) -> i32 {
     // container can never reach our binary through /proc (CVE-2019-5736 class). The re-exec'ed
     // process parses the same argv.
     // On failure we carry on from the installed binary (as attach does).
-    // Overlap the kernel's wait before the first cgroup migration with the copy and re-exec
-    // below (see warm_up_migrations); the re-executed image runs sealed and skips this.
-    if !rlxc_sys::sealed_exe::running_sealed() {
-        rlxc_core::cgroups::warm_up_migrations();
-    }
-    let _ = rlxc_sys::sealed_exe::reexec_self_sealed();
+    // Overlap the kernel's wait before the first cgroup migration with the re-exec (see
+    // warm_up_migrations); the re-executed image runs sealed and skips it.
+    let _ = rlxc_sys::sealed_exe::reexec_self_sealed(rlxc_core::cgroups::warm_up_migrations);
     let foreground = cli.parsed.has("foreground");
     let opts = StartOptions {
         daemonize: !foreground,
