@@ -1,7 +1,8 @@
 //! lxc-console on real busybox containers started by rlxc, driven through a real pty
 //! (`script`): the console itself (`-t 0`) running a shell, a container tty (`-t 1`), the escape
-//! sequence (default `Ctrl-a q`, `-e` to change it), refused ttys, and the console ring buffer
-//! read and cleared through CONSOLE_LOG.
+//! sequence (default `Ctrl-a q`, `-e` to change it), refused ttys, the console ring buffer
+//! read and cleared through CONSOLE_LOG, and a `-t 0` client that gets its own proxy pty so the
+//! monitor keeps every byte of console output.
 
 mod attach_common;
 
@@ -95,4 +96,46 @@ fn console_ring_buffer_read_and_clear() {
     let o = lp.lxc("console", &["-n", &c.name, "-L"]);
     assert!(o.status.success(), "{}", show(&o));
     assert!(!out(&o).contains("boot-marker"), "cleared: {}", show(&o));
+}
+
+/// `lxc-console -t 0` gets a proxy pty of its own (LXC's terminal proxy): the client sees the
+/// console's output and types into it, while the monitor still reads every byte into the ring
+/// buffer (a shared console master would split the output between the two readers, leaving
+/// gaps); the proxy is freed when the client leaves, so the next client connects.
+#[test]
+fn console_client_gets_a_proxy_and_the_ring_buffer_misses_nothing() {
+    let test = "console_client_gets_a_proxy_and_the_ring_buffer_misses_nothing";
+    if !ready(test) {
+        return;
+    }
+    let lp = Lxcpath::new("cnproxy");
+    let c = Running::start(
+        &lp,
+        "cnproxy",
+        "lxc.console.buffer.size = 65536",
+        &["--", "/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.05; done & exec cat"],
+    );
+    let Some(o) = in_pty(test, &console_cmd(&lp, &c.name, "-t 0"), "\u{1e}\u{1e}hello-proxy\n\u{1e}\u{1e}\u{1}q")
+    else {
+        return;
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let seen = out(&o);
+    assert!(seen.contains("tick-"), "the client sees console output: {}", show(&o));
+    assert!(seen.contains("hello-proxy"), "the client's input reached the console (echoed): {}", show(&o));
+    let o = lp.lxc("console", &["-n", &c.name, "-L"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let ring = out(&o);
+    assert!(ring.contains("hello-proxy"), "typed input reached the console: {ring}");
+    let ticks: Vec<u64> = ring
+        .split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '-')
+        .filter_map(|w| w.strip_prefix("tick-")?.parse().ok())
+        .collect();
+    assert!(ticks.len() > 20, "ring buffer: {ring}");
+    let gaps: Vec<(u64, u64)> = ticks.windows(2).filter(|w| w[1] != w[0] + 1).map(|w| (w[0], w[1])).collect();
+    assert!(gaps.is_empty(), "the monitor lost console output while the client was connected: gaps {gaps:?} in {ring}");
+    // The proxy was released with the client: the next one connects.
+    let Some(o) = in_pty(test, &console_cmd(&lp, &c.name, "-t 0"), "\u{1e}\u{1}q") else { return };
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!((out(&o) + &String::from_utf8_lossy(&o.stderr)).contains("Connected to tty 0"), "{}", show(&o));
 }

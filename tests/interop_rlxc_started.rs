@@ -182,6 +182,18 @@ fn debian_console_gets_a_tty_from_our_monitor() {
     let slot = rlxc_core::commands::client::console(name, lp.as_str(), 1).expect("CONSOLE").expect("tty 1 free again");
     assert_eq!(slot.ttynum, 1);
     drop(slot);
+    // The console itself (tty 0): Debian's client gets its own proxy pty; one client at a time,
+    // and the console is free again once it left.
+    let cmd =
+        format!("sleep 1; printf '\\001q' | script -qc 'lxc-console -P {} -n {name} -t 0' /dev/null", lp.as_str());
+    let o = run("timeout", &["30", "sh", "-c", &cmd]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Connected to tty 0"), "{}", show(&o));
+    let held =
+        rlxc_core::commands::client::console(name, lp.as_str(), 0).expect("CONSOLE").expect("console free again");
+    assert_eq!(held.ttynum, 0);
+    let second = rlxc_core::commands::client::console(name, lp.as_str(), 0).expect("CONSOLE");
+    assert!(second.is_none(), "a second console client is refused while one is connected");
+    drop(held);
     let o = lp.lxc("stop", &["-n", name, "-k"]);
     assert!(o.status.success(), "{}", show(&o));
 }

@@ -1,7 +1,8 @@
 //! The container console on the host side: a pty pair allocated by the monitor, its output
 //! copied into `lxc.console.logfile` (with `lxc.console.size` / `rotate`) and into the in-memory
 //! ring buffer (`lxc.console.buffer.size`) served by the CONSOLE_LOG command, and proxied to a
-//! peer (the caller's terminal with `lxc-start -F`, or `lxc.console.path`).
+//! peer (the caller's terminal with `lxc-start -F`, or `lxc.console.path`) or to the one
+//! `lxc-console -t 0` client at a time (LXC's terminal proxy: the client gets a pty of its own).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -150,6 +151,10 @@ pub struct Console {
     /// The monitor keeps the slave open too, so the master never sees a hang-up while init
     /// reopens its console (LXC keeps `terminal->pty` for the same reason).
     pub slave_keep: Option<File>,
+    /// The `lxc-console -t 0` client's proxy pty (its slave end; the client holds the master).
+    pub proxy: Option<OwnedFd>,
+    /// Counts the proxies opened, so the monitor's loop tells a new one from the last.
+    pub proxy_serial: u64,
 }
 
 impl Console {
@@ -161,8 +166,8 @@ impl Console {
         }
         let pty =
             open_pty().map_err(|source| ConsoleError { what: "allocate pty", path: "/dev/ptmx".into(), source })?;
-        // `lxc-console -t 0` gets a dup of this master: when the client reads the bytes first, a
-        // blocking read in the monitor's loop would hang the monitor (and every stop).
+        // Never block the monitor's loop on the console (a spurious wake-up, a reader racing
+        // us in a foreground start): it also serves every command, stop included.
         let nonblock = rustix::fs::fcntl_getfl(&pty.master)
             .and_then(|fl| rustix::fs::fcntl_setfl(&pty.master, fl | rustix::fs::OFlags::NONBLOCK));
         if let Err(e) = nonblock {
@@ -186,7 +191,7 @@ impl Console {
             .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
             .open(&pty.slave_path)
             .ok();
-        Ok(Some(Console { pty, log, ring, peer_out, peer_in: None, slave_keep }))
+        Ok(Some(Console { pty, log, ring, peer_out, peer_in: None, slave_keep, proxy: None, proxy_serial: 0 }))
     }
 
     /// Read what is available on the master and distribute it. Returns false on EOF/EIO (the
@@ -208,6 +213,11 @@ impl Console {
                     r.write(data);
                 }
                 if let Some(p) = self.peer_out.as_ref() {
+                    let _ = rustix::io::write(p, data);
+                }
+                // Non-blocking: a console client that stops reading loses output, it never
+                // stalls the monitor (the log and the ring buffer still get everything).
+                if let Some(p) = self.proxy.as_ref() {
                     let _ = rustix::io::write(p, data);
                 }
                 true
@@ -232,6 +242,57 @@ impl Console {
         }
     }
 
+    /// CONSOLE for tty 0 (`lxc-console -t 0`): a new pty for the client, whose master it gets,
+    /// while the monitor keeps reading the console and copies its output to the proxy's slave
+    /// as well as to the log and the ring buffer, and the proxy's input to the console. Handing
+    /// out the console's own master would split the output between the monitor and the client
+    /// (each read takes the bytes it gets). None while the console has a peer or a client (LXC:
+    /// "Terminal already in use"). The caller adds [`Console::proxy`] to its poll set.
+    pub fn open_proxy(&mut self) -> io::Result<Option<OwnedFd>> {
+        if self.proxy.is_some() || self.peer_out.is_some() || self.peer_in.is_some() {
+            return Ok(None);
+        }
+        let pair = rlxc_sys::pty::open_pty()?;
+        rlxc_sys::pty::set_raw(&pair.slave)?;
+        let fl = rustix::fs::fcntl_getfl(&pair.slave)?;
+        rustix::fs::fcntl_setfl(&pair.slave, fl | rustix::fs::OFlags::NONBLOCK)?;
+        if let Ok(ws) = rlxc_sys::pty::window_size(&self.pty.master) {
+            let _ = rlxc_sys::pty::set_window_size(&pair.master, ws);
+        }
+        self.proxy = Some(pair.slave);
+        self.proxy_serial += 1;
+        Ok(Some(pair.master))
+    }
+
+    /// The console client went away: drop its proxy (closing it also takes it out of any
+    /// epoll set, the monitor holds no other copy).
+    pub fn close_proxy(&mut self) {
+        self.proxy = None;
+    }
+
+    /// Copy the console client's input to the console, and its window size when it changed.
+    /// Returns false once the client closed its end (read gives EIO): drop the proxy then.
+    pub fn pump_proxy(&mut self) -> bool {
+        let Some(p) = self.proxy.as_ref() else { return false };
+        let mut buf = [0u8; 1024];
+        match rustix::io::read(p, &mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                if let (Ok(theirs), Ok(ours)) =
+                    (rlxc_sys::pty::window_size(p), rlxc_sys::pty::window_size(&self.pty.master))
+                {
+                    if (theirs.ws_row, theirs.ws_col) != (ours.ws_row, ours.ws_col) {
+                        let _ = rlxc_sys::pty::set_window_size(&self.pty.master, theirs);
+                    }
+                }
+                let _ = rustix::io::write(&self.pty.master, &buf[..n]);
+                true
+            }
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => true,
+            Err(_) => false,
+        }
+    }
+
     /// Raw fd of the master (for the poll set).
     pub fn master_fd(&self) -> i32 {
         self.pty.master.as_fd().as_raw_fd()
@@ -241,6 +302,36 @@ impl Console {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_console_client_at_a_time_through_its_own_pty() {
+        if !Path::new("/dev/ptmx").exists() {
+            eprintln!("SKIPPED: no /dev/ptmx");
+            return;
+        }
+        let conf = ConsoleConfig::default();
+        let mut c = Console::setup(&conf).expect("console").expect("not disabled");
+        let first = c.open_proxy().expect("proxy").expect("free");
+        assert_eq!(c.proxy_serial, 1);
+        assert!(c.open_proxy().expect("proxy").is_none(), "a second client is refused while one is connected");
+        // Output goes to the client's pty as well as the ring; the client's input to the console.
+        let slave = OpenOptions::new().read(true).write(true).open(&c.pty.slave_path).expect("console slave");
+        (&slave).write_all(b"out\n").expect("write");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(c.pump_master());
+        let mut buf = [0u8; 64];
+        let n = rustix::io::read(&first, &mut buf).expect("client reads");
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("out"));
+        rustix::io::write(&first, b"in").expect("client writes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(c.pump_proxy());
+        // The client leaves: its proxy reads EIO, a new client gets a new one.
+        drop(first);
+        assert!(!c.pump_proxy());
+        c.close_proxy();
+        assert!(c.open_proxy().expect("proxy").is_some());
+        assert_eq!(c.proxy_serial, 2);
+    }
 
     #[test]
     fn ring_keeps_the_last_bytes_in_order() {

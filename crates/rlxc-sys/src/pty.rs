@@ -100,6 +100,14 @@ pub fn set_controlling_terminal<Fd: AsFd>(fd: Fd) -> io::Result<()> {
     Ok(rustix::process::ioctl_tiocsctty(fd)?)
 }
 
+/// Put the terminal behind `fd` in raw mode for good (a pty end only rlxc uses, e.g. the
+/// console proxy's slave, so there is nothing to restore).
+pub fn set_raw<Fd: AsFd>(fd: Fd) -> io::Result<()> {
+    let mut raw = termios::tcgetattr(&fd)?;
+    raw.make_raw();
+    Ok(termios::tcsetattr(&fd, OptionalActions::Now, &raw)?)
+}
+
 /// A terminal switched to raw mode; the previous settings come back on drop.
 pub struct RawMode<Fd: AsFd> {
     fd: Fd,

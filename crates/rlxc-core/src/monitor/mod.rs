@@ -208,8 +208,18 @@ impl CommandHandler for Monitor {
     }
     fn console(&mut self, ttynum: i32) -> Option<(i32, OwnedFd)> {
         if ttynum == 0 {
-            let c = self.console.as_ref()?;
-            return c.pty.master.try_clone().ok().map(|f| (0, f));
+            let c = self.console.as_mut()?;
+            return match c.open_proxy() {
+                Ok(Some(master)) => Some((0, master)),
+                Ok(None) => {
+                    info!("console client refused: the console is already in use");
+                    None
+                }
+                Err(e) => {
+                    warn!("console client: allocating its pty: {e}");
+                    None
+                }
+            };
         }
         let idx = if ttynum < 0 {
             self.ttys.iter().position(|(_, busy)| !busy)?
@@ -225,6 +235,11 @@ impl CommandHandler for Monitor {
         Some((idx as i32 + 1, fd))
     }
     fn console_released(&mut self, ttynum: i32) {
+        if ttynum == 0 {
+            if let Some(c) = self.console.as_mut() {
+                c.close_proxy();
+            }
+        }
         if ttynum >= 1 {
             if let Some(t) = self.ttys.get_mut(ttynum as usize - 1) {
                 t.1 = false;
@@ -294,6 +309,7 @@ const T_SERVER: u64 = 3;
 const T_CONSOLE: u64 = 4;
 const T_PEER: u64 = 5;
 const T_NOTIFY: u64 = 6;
+const T_PROXY: u64 = 7;
 
 /// Run the loop until init exits. `sigfd` is the monitor's signalfd.
 pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'_>) -> std::io::Result<InitExit> {
@@ -317,6 +333,8 @@ pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'
         return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
     };
     let mut events: Vec<epoll::Event> = Vec::with_capacity(16);
+    // Which console client's proxy is in the poll set (Console::proxy_serial).
+    let mut proxy_polled = 0u64;
     loop {
         // A quick check first: init may already be gone (SIGCHLD consumed by a hook's wait).
         if let Some(exit) = reap_init(init_pid)? {
@@ -360,6 +378,24 @@ pub fn mainloop(m: &mut Monitor, server: &mut CommandServer, sigfd: BorrowedFd<'
                     }
                     for st in std::mem::take(&mut m.pending_states) {
                         server.set_state(&m.lxcpath, &m.name, st);
+                    }
+                    // A new `lxc-console -t 0` client: poll its proxy (a closed one left the
+                    // set when it was closed).
+                    if let Some(c) = m.console.as_mut() {
+                        if let Some(p) = c.proxy.as_ref().filter(|_| c.proxy_serial != proxy_polled) {
+                            proxy_polled = c.proxy_serial;
+                            if let Err(e) = add(p.as_fd(), T_PROXY) {
+                                warn!("console client: polling its pty: {e}");
+                                c.close_proxy();
+                            }
+                        }
+                    }
+                }
+                T_PROXY => {
+                    if let Some(c) = m.console.as_mut() {
+                        if !c.pump_proxy() {
+                            c.close_proxy();
+                        }
                     }
                 }
                 T_CONSOLE => {
