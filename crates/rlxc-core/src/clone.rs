@@ -140,7 +140,13 @@ fn clone_inner(src: &Container, o: &CloneOptions, newpath: &str, ndir: &Path) ->
     let odir = paths::container_dir(&src.lxcpath, sname);
     let orig =
         rlxc_storage::open(&src.conf.rootfs).map_err(|e| CloneError::Storage { name: sname.clone(), source: e })?;
-    let spec = NewRootfs { kind: o.bdev.clone(), dir: None, fssize: o.fssize, fstype: None };
+    let spec = NewRootfs {
+        kind: o.bdev.clone(),
+        fssize: o.fssize,
+        vgname: crate::lxcpath::system_config_value("lxc.bdev.lvm.vg"),
+        thinpool: crate::lxcpath::system_config_value("lxc.bdev.lvm.thin_pool"),
+        ..NewRootfs::default()
+    };
     let unpriv = crate::unpriv::is_unprivileged() && !src.conf.idmaps.is_empty();
     let snapshot_ok = o.snapshot && matches!(orig.kind(), "dir" | "overlay" | "overlayfs") && o.bdev.is_none();
     let copy_ok = !o.snapshot && orig.kind() == "dir" && matches!(o.bdev.as_deref(), None | Some("dir"));

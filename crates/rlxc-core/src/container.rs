@@ -380,12 +380,18 @@ pub struct CreateOptions {
     pub template: Option<String>,
     /// `-f CONFIG` merged into the new config.
     pub config_file: Option<PathBuf>,
-    /// `-B TYPE` (`dir`, `best`, `overlay`, `overlayfs`, `loop`, `btrfs`).
+    /// `-B TYPE` (`dir`, `best`, `overlay`, `overlayfs`, `loop`, `btrfs`, `lvm`).
     pub bdev: Option<String>,
     /// `--fssize` in bytes (loop).
     pub fssize: Option<u64>,
-    /// `--fstype` (loop).
+    /// `--fstype` (loop, lvm).
     pub fstype: Option<String>,
+    /// `--vgname` (lvm).
+    pub vgname: Option<String>,
+    /// `--lvname` (lvm).
+    pub lvname: Option<String>,
+    /// `--thinpool` (lvm).
+    pub thinpool: Option<String>,
     /// `--dir DIR`: rootfs location.
     pub dir: Option<PathBuf>,
     /// `-- ARGS` for the template.
@@ -401,10 +407,10 @@ impl Container {
             return Err(ContainerError::Exists(self.name.clone()));
         }
         match o.bdev.as_deref() {
-            None | Some("dir") | Some("best") | Some("overlay") | Some("overlayfs") | Some("loop") | Some("btrfs") => {}
+            None | Some("dir" | "best" | "overlay" | "overlayfs" | "loop" | "btrfs" | "lvm") => {}
             Some(b) => {
                 return Err(ContainerError::Create(format!(
-                    "-B {b}: backing store not supported by rlxc (dir, best, overlay, overlayfs, loop, btrfs)"
+                    "-B {b}: backing store not supported by rlxc (dir, best, overlay, overlayfs, loop, btrfs, lvm)"
                 )))
             }
         }
@@ -486,6 +492,13 @@ impl Container {
                     dir: o.dir.clone(),
                     fssize: o.fssize,
                     fstype: o.fstype.clone(),
+                    // LXC's defaults for lvm come from the system config.
+                    vgname: o.vgname.clone().or_else(|| crate::lxcpath::system_config_value("lxc.bdev.lvm.vg")),
+                    lvname: o.lvname.clone(),
+                    thinpool: o
+                        .thinpool
+                        .clone()
+                        .or_else(|| crate::lxcpath::system_config_value("lxc.bdev.lvm.thin_pool")),
                 };
                 Some(rlxc_storage::clone::plan_for(dir, &spec).map_err(|e| ContainerError::Create(e.to_string()))?)
             }

@@ -11,6 +11,7 @@ use std::process::Command;
 use crate::btrfs::{self, Btrfs};
 use crate::dir::Dir;
 use crate::loopback::{self, Loop};
+use crate::lvm::{self, Lvm};
 use crate::overlay::Overlay;
 use crate::{Storage, StorageError};
 
@@ -22,10 +23,16 @@ pub struct NewRootfs {
     pub kind: Option<String>,
     /// `--dir DIR` (create, dir backend).
     pub dir: Option<PathBuf>,
-    /// `--fssize` / `-L` in bytes (loop).
+    /// `--fssize` / `-L` in bytes (loop, lvm).
     pub fssize: Option<u64>,
-    /// `--fstype` (loop).
+    /// `--fstype` (loop, lvm).
     pub fstype: Option<String>,
+    /// `--vgname` (lvm; default `lxc.bdev.lvm.vg`, else `lxc`).
+    pub vgname: Option<String>,
+    /// `--lvname` (lvm; default: the container's name).
+    pub lvname: Option<String>,
+    /// `--thinpool` (lvm; default `lxc.bdev.lvm.thin_pool`, else `lxc`).
+    pub thinpool: Option<String>,
 }
 
 /// `--fssize` / `lxc-copy -L`: `SIZE[bBkKmMgGtT]`, default unit MiB (LXC's `get_fssize`).
@@ -50,7 +57,7 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> St
 }
 
 /// `best`: btrfs when the container dir is on btrfs and the tool exists, else dir (LXC also
-/// tries zfs, lvm and rbd, which rlxc does not implement).
+/// tries zfs, lvm and rbd first; rlxc does not pick lvm by itself).
 fn resolve_kind(kind: Option<&str>, cdir: &Path) -> String {
     match kind {
         None => "dir".into(),
@@ -82,6 +89,15 @@ fn new_backend(kind: &str, cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Stor
             let mut l = Loop::new(cdir.join("rootdev"));
             l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
             l.fstype = spec.fstype.clone().unwrap_or_else(|| loopback::DEFAULT_FSTYPE.into());
+            Box::new(l)
+        }
+        "lvm" => {
+            let name = cdir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let vg = spec.vgname.as_deref().unwrap_or(lvm::DEFAULT_VG);
+            let mut l = Lvm::new(vg, spec.lvname.as_deref().unwrap_or(&name))?;
+            l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
+            l.fstype = spec.fstype.clone().unwrap_or_else(|| loopback::DEFAULT_FSTYPE.into());
+            l.thinpool = spec.thinpool.clone().unwrap_or_else(|| lvm::DEFAULT_THIN_POOL.into());
             Box::new(l)
         }
         "btrfs" => {
@@ -130,6 +146,15 @@ pub fn clone_rootfs(
         None => okind.to_string(),
         Some(k) => resolve_kind(Some(k), new_cdir),
     };
+    // A copy of an LVM volume lands in the same volume group (whatever `lxc.bdev.lvm.vg` says),
+    // with the origin's size unless `-L` says otherwise (LXC's lvm_clonepaths).
+    let lvm_orig = if okind == "lvm" { Some(Lvm::parse(&orig.config_value()["lvm:".len()..])?) } else { None };
+    let mut spec = spec.clone();
+    if let (Some(o), "lvm") = (lvm_orig.as_ref(), want.as_str()) {
+        spec.vgname = Some(o.vg().to_string());
+        spec.fssize = spec.fssize.or_else(|| o.size_bytes());
+    }
+    let spec = &spec;
     let want_ovl = want == "overlay" || want == "overlayfs";
     let new: Box<dyn Storage> = if want_ovl && (okind == "dir" || okind == "btrfs") {
         if !snapshot {
@@ -142,9 +167,16 @@ pub fn clone_rootfs(
         // Same lower dir(s), a copy of the delta (LXC's ovl_clonepaths), snapshot or not.
         let o = Overlay::parse("overlay", &orig.config_value()[orig.kind().len() + 1..])?;
         Box::new(Overlay::new(o.lowers().to_vec(), new_cdir.join("overlay").join("delta")))
+    } else if let (true, "lvm", Some(o)) = (snapshot, want.as_str(), lvm_orig.as_ref()) {
+        // An LVM snapshot in the origin's volume group (LXC's lvm_clonepaths).
+        let name = new_cdir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut l = Lvm::new(o.vg(), spec.lvname.as_deref().unwrap_or(&name))?;
+        l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
+        l.snapshot_of(o)?;
+        return Ok(Box::new(l));
     } else if snapshot && !(want == "btrfs" && okind == "btrfs") {
         return Err(StorageError::Command(format!(
-            "snapshot clone of a {okind} container as {want} is not supported (overlay or btrfs only)"
+            "snapshot clone of a {okind} container as {want} is not supported (overlay, btrfs or lvm only)"
         )));
     } else {
         new_backend(&want, new_cdir, spec)?

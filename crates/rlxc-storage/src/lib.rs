@@ -1,4 +1,4 @@
-//! Root filesystem storage backends: dir, overlay/overlayfs, loop and btrfs (lvm, zfs, rbd, nbd
+//! Root filesystem storage backends: dir, overlay/overlayfs, loop, btrfs and lvm (zfs, rbd, nbd
 //! are refused by name).
 //!
 //! A backend knows where a container's root filesystem lives on the host, how to mount it at the
@@ -12,6 +12,7 @@ pub mod clone;
 pub mod dir;
 #[path = "loop.rs"]
 pub mod loopback;
+pub mod lvm;
 pub mod options;
 pub mod overlay;
 
@@ -25,7 +26,7 @@ pub use options::{parse_mount_options, MountOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// `lxc.rootfs.path` names a backend rlxc does not implement yet.
-    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (dir, overlay, loop, btrfs)")]
+    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (dir, overlay, loop, btrfs, lvm)")]
     Unsupported(String),
     /// No `lxc.rootfs.path`.
     #[error("lxc.rootfs.path is not set")]
@@ -55,7 +56,7 @@ pub enum StorageError {
         /// What is wrong.
         msg: String,
     },
-    /// A helper program (mkfs, rsync, btrfs) failed or is missing.
+    /// A helper program (mkfs, rsync, btrfs, lvcreate) failed or is missing.
     #[error("{0}")]
     Command(String),
 }
@@ -99,6 +100,7 @@ pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
         "overlay" | "overlayfs" => Ok(Box::new(overlay::Overlay::parse(kind, loc)?)),
         "loop" => Ok(Box::new(loopback::Loop::new(PathBuf::from(loc)))),
         "btrfs" => Ok(Box::new(btrfs::Btrfs::new(PathBuf::from(loc)))),
+        "lvm" => Ok(Box::new(lvm::Lvm::parse(loc)?)),
         other => Err(StorageError::Unsupported(other.to_string())),
     }
 }
@@ -137,6 +139,8 @@ mod tests {
 
     #[test]
     fn unknown_backend_is_refused_by_name() {
+        let r = Rootfs { path: Some("lvm:/dev/lxc/c1".into()), ..Rootfs::default() };
+        assert_eq!(open(&r).map(|s| s.kind()).ok(), Some("lvm"));
         let r = Rootfs { path: Some("zfs:pool/c".into()), ..Rootfs::default() };
         let e = open(&r).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("\"zfs\""), "{e}");

@@ -7,7 +7,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{parse_mount_options, Storage, StorageError};
+use crate::{parse_mount_options, MountOptions, Storage, StorageError};
 
 /// Default image size (LXC's `DEFAULT_FS_SIZE`).
 pub const DEFAULT_FSSIZE: u64 = 1 << 30;
@@ -52,6 +52,48 @@ fn candidate_fstypes() -> Vec<String> {
     v
 }
 
+/// Mount the filesystem on block device `device` onto `target` with `lxc.rootfs.options`,
+/// trying the filesystems the kernel knows (loop and lvm backends).
+pub(crate) fn mount_block_device(device: &Path, target: &Path, options: Option<&str>) -> Result<(), StorageError> {
+    let words: Vec<&str> =
+        options.map(|o| o.split(',').map(str::trim).filter(|w| !w.is_empty()).collect()).unwrap_or_default();
+    let opts = parse_mount_options(&words).map_err(StorageError::Options)?;
+    mount_parsed(device, target, &opts, "mount block device onto")
+}
+
+fn mount_parsed(device: &Path, target: &Path, opts: &MountOptions, op: &'static str) -> Result<(), StorageError> {
+    let flags = opts.flags & !(libc::MS_BIND as u64 | libc::MS_REC as u64 | libc::MS_REMOUNT as u64);
+    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    let src = device.to_string_lossy().into_owned();
+    let mut last = None;
+    for t in candidate_fstypes() {
+        match rlxc_sys::mount::mount(Some(&src), target, Some(&t), flags, data) {
+            Ok(()) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        return Err(StorageError::Io { op, path: target.to_path_buf(), source: e });
+    }
+    if opts.propagation != 0 {
+        rlxc_sys::mount::mount(None, target, None, opts.propagation, None)
+            .map_err(io("set propagation of rootfs", target))?;
+    }
+    Ok(())
+}
+
+/// `mkfs.<fstype> -q DEVICE` (without `-q` for the mkfs variants that lack it).
+pub(crate) fn mkfs(fstype: &str, device: &Path) -> Result<(), StorageError> {
+    let mkfs = format!("mkfs.{fstype}");
+    match run(Command::new(&mkfs).arg("-q").arg(device)) {
+        Err(_) => run(Command::new(&mkfs).arg(device)),
+        ok => ok,
+    }
+}
+
 /// Run a helper program, its output folded into the error.
 pub(crate) fn run(cmd: &mut Command) -> Result<(), StorageError> {
     let what = format!("{cmd:?}");
@@ -89,30 +131,11 @@ impl Storage for Loop {
         let name = self.image.to_string_lossy();
         let dev = rlxc_sys::loopdev::attach(&file, &name, true).map_err(io("attach loop device to", &self.image))?;
         drop(file);
-        let flags = opts.flags & !(libc::MS_BIND as u64 | libc::MS_REC as u64 | libc::MS_REMOUNT as u64);
-        let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
-        let src = dev.path.to_string_lossy().into_owned();
-        let mut last = None;
-        for t in candidate_fstypes() {
-            match rlxc_sys::mount::mount(Some(&src), target, Some(&t), flags, data) {
-                Ok(()) => {
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
+        let r = mount_parsed(&dev.path, target, &opts, "mount loop image onto");
         // Closing our fd leaves the mount as the only user: autoclear detaches the device when
         // it is unmounted, or right now when nothing could be mounted.
         drop(dev);
-        if let Some(e) = last {
-            return Err(StorageError::Io { op: "mount loop image onto", path: target.to_path_buf(), source: e });
-        }
-        if opts.propagation != 0 {
-            rlxc_sys::mount::mount(None, target, None, opts.propagation, None)
-                .map_err(io("set propagation of rootfs", target))?;
-        }
-        Ok(())
+        r
     }
 
     /// A sparse image of `fssize` bytes with `mkfs.<fstype>` on it, and the mount point.
@@ -129,13 +152,7 @@ impl Storage for Loop {
             .map_err(io("create loop image", &self.image))?;
         f.set_len(self.fssize).map_err(io("size loop image", &self.image))?;
         drop(f);
-        let mkfs = format!("mkfs.{}", self.fstype);
-        let r = run(Command::new(&mkfs).arg("-q").arg(&self.image));
-        let r = match r {
-            // mkfs.xfs and friends don't all take -q.
-            Err(_) => run(Command::new(&mkfs).arg(&self.image)),
-            ok => ok,
-        };
+        let r = mkfs(&self.fstype, &self.image);
         if r.is_err() {
             let _ = std::fs::remove_file(&self.image);
         }

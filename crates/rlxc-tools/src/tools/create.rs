@@ -33,8 +33,17 @@ Options :
   -B, --bdev=BDEV               Backing store type to use
       --dir=DIR                 Place rootfs directory under DIR
 
-  BDEV options for LOOP (with -B/--bdev loop) :
+  BDEV options for LVM (with -B/--bdev lvm):
+      --lvname=LVNAME           Use LVM lv name LVNAME
+                                (Default: container name)
+      --vgname=VG               Use LVM vg called VG
+                                (Default: lxc)
+      --thinpool=TP             Use LVM thin pool called TP
+                                (Default: lxc)
+
+  BDEV options for LVM or Loop (with -B/--bdev lvm/loop) :
       --fstype=TYPE             Create fstype TYPE
+                                (Default: ext4)
       --fssize=SIZE[U]          Create filesystem of
                                 size SIZE * unit U (bBkKmMgGtT)
                                 (Default: 1G, default unit: M)
@@ -88,6 +97,9 @@ pub fn main(args: &[String]) -> i32 {
         bdev: p.value("bdev").map(str::to_string),
         fssize,
         fstype: p.value("fstype").map(str::to_string),
+        vgname: p.value("vgname").map(str::to_string),
+        lvname: p.value("lvname").map(str::to_string),
+        thinpool: p.value("thinpool").map(str::to_string),
         dir: p.value("dir").map(PathBuf::from),
         template_args: p.trailing.clone(),
     };
