@@ -7,10 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-bin=$(cargo test -p rlxc-suite --test storage_lvm --no-run --message-format=json 2>/dev/null |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
-[ -x "$bin" ] || { echo "lvm.sh: cannot build the storage_lvm test binary" >&2; exit 1; }
-[ -x "$ROOT/target/prefix/bin/rlxc" ] || { echo "lvm.sh: run make install PROFILE=debug PREFIX=\$PWD/target/prefix first" >&2; exit 1; }
+. tests/vm/lib.sh
+bin=$(test_binary lvm.sh rlxc-suite storage_lvm)
+need_installed_tools lvm.sh
 export VM_RUN_CACHE=${VM_RUN_LVM_CACHE:-/var/cache/vm-run-lvm}
 export VM_RUN_EXTRA_PACKAGES="lvm2 thin-provisioning-tools"
 exec "${VM_RUN:-$ROOT/../shared/tools/vm-run}" --timeout "${VM_TIMEOUT:-900}" --modules dm_mod,dm_snapshot,dm_thin_pool \

@@ -5,9 +5,8 @@
 #   tests/vm/ovs.sh            # from the repository root
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=$(cargo test -p rlxc-net --test netns --no-run --message-format=json 2>/dev/null |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
-[ -x "$bin" ] || { echo "ovs.sh: cannot build the rlxc-net netns test binary" >&2; exit 1; }
+. tests/vm/lib.sh
+bin=$(test_binary ovs.sh rlxc-net netns)
 export VM_RUN_EXTRA_PACKAGES="openvswitch-switch"
 exec "${VM_RUN:-$PWD/../shared/tools/vm-run}" --modules openvswitch -e CI=true -- "$bin" --include-ignored \
   --test-threads=1 --exact veth_on_an_openvswitch_bridge

@@ -9,10 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-bin=$(cargo test -p rlxc-suite --test security_container --no-run --message-format=json 2>/dev/null |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
-[ -x "$bin" ] || { echo "selinux.sh: cannot build the security_container test binary" >&2; exit 1; }
-[ -x "$ROOT/target/prefix/bin/rlxc" ] || { echo "selinux.sh: run make install PROFILE=debug PREFIX=\$PWD/target/prefix first" >&2; exit 1; }
+. tests/vm/lib.sh
+bin=$(test_binary selinux.sh rlxc-suite security_container)
+need_installed_tools selinux.sh
 # The guest has no C compiler: build the static probe the test copies into its containers here.
 mkdir -p target/security-probe
 cp tests/probes/security_probe.c target/security-probe/probe.c
