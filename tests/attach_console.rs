@@ -139,3 +139,42 @@ fn console_client_gets_a_proxy_and_the_ring_buffer_misses_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!((out(&o) + &String::from_utf8_lossy(&o.stderr)).contains("Connected to tty 0"), "{}", show(&o));
 }
+
+/// A foreground start without a terminal (how Debian's `lxc@.service` runs `lxc-start -F`)
+/// copies the console to its stdout and still lets `lxc-console -t 0` in (LXC has no terminal
+/// peer then either): the client sees output and types; the foreground stdout got output too.
+#[test]
+fn console_client_of_a_foreground_start_without_a_terminal() {
+    let test = "console_client_of_a_foreground_start_without_a_terminal";
+    if !ready(test) {
+        return;
+    }
+    let lp = Lxcpath::new("cnfg");
+    let name = unique("cnfg");
+    let before = rlxc_suite::HostState::capture(lp.as_str());
+    let dir = rlxc_suite::busybox_container(&lp, &name, "lxc.mount.auto = proc:mixed sys:ro\n");
+    let out_path = dir.join("foreground.out");
+    let stdout = std::fs::File::create(&out_path).expect("create the foreground output file");
+    // Stops and destroys the container, and checks nothing is left, also when an assert fails.
+    let guard = Running { lp: &lp, name: name.clone(), dir, before };
+    let mut fg = std::process::Command::new(tool("lxc-start"))
+        .args(["-P", lp.as_str(), "-n", &name, "-F", "--", "/bin/sh", "-c"])
+        .arg("i=0; while true; do i=$((i+1)); echo fg-tick-$i; sleep 0.1; done & exec cat")
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn lxc-start -F");
+    lp.lxc_ok("wait", &["-n", &name, "-s", "RUNNING", "-t", "30"]);
+    let o = in_pty(test, &console_cmd(&lp, &name, "-t 0"), "\u{1e}\u{1e}typed-in-fg\n\u{1e}\u{1e}\u{1}q");
+    let stop = lp.lxc("stop", &["-n", &name, "-k"]);
+    let _ = fg.wait();
+    let Some(o) = o else { return };
+    assert!(stop.status.success(), "{}", show(&stop));
+    let text = out(&o) + &String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("Connected to tty 0"), "{}", show(&o));
+    assert!(text.contains("fg-tick-") && text.contains("typed-in-fg"), "{}", show(&o));
+    let fg_out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    assert!(fg_out.contains("fg-tick-") && fg_out.contains("typed-in-fg"), "foreground stdout: {fg_out}");
+    drop(guard);
+}

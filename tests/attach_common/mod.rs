@@ -36,7 +36,8 @@ pub struct Running<'a> {
     pub lp: &'a Lxcpath,
     pub name: String,
     pub dir: PathBuf,
-    before: HostState,
+    /// Host state before the container was made (compared on drop).
+    pub before: HostState,
 }
 
 impl<'a> Running<'a> {

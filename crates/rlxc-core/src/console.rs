@@ -246,10 +246,13 @@ impl Console {
     /// while the monitor keeps reading the console and copies its output to the proxy's slave
     /// as well as to the log and the ring buffer, and the proxy's input to the console. Handing
     /// out the console's own master would split the output between the monitor and the client
-    /// (each read takes the bytes it gets). None while the console has a peer or a client (LXC:
-    /// "Terminal already in use"). The caller adds [`Console::proxy`] to its poll set.
+    /// (each read takes the bytes it gets). None while a terminal types into the console (an
+    /// interactive `lxc-start -F`) or another client is connected (LXC: "Terminal already in
+    /// use"). A foreground start without a terminal (e.g. `lxc@.service` runs `lxc-start -F`)
+    /// only copies output to its stdout, so clients are welcome then, as with LXC, which has no
+    /// peer in that case. The caller adds [`Console::proxy`] to its poll set.
     pub fn open_proxy(&mut self) -> io::Result<Option<OwnedFd>> {
-        if self.proxy.is_some() || self.peer_out.is_some() || self.peer_in.is_some() {
+        if self.proxy.is_some() || self.peer_in.is_some() {
             return Ok(None);
         }
         let pair = rlxc_sys::pty::open_pty()?;
