@@ -83,6 +83,9 @@ fn lvm_backend_create_start_copy_snapshot_destroy() {
     let dir = lp.path.join(&name);
     assert_eq!(config_value(&dir.join("config"), "lxc.rootfs.path"), Some(format!("lvm:/dev/{}/{name}", vg.vg)));
     assert_eq!(vg.lvs(), vec![name.clone()], "one volume named like the container");
+    // The mount point lives in /run, which a reboot empties: start makes it again.
+    let mount_point = format!("/run/rlxc/lvm/{}/{name}", vg.vg);
+    let _ = std::fs::remove_dir(&mount_point);
     start(&lp, &name);
     let root = attach(&lp, &name, "grep ' / ' /proc/mounts | tail -1; echo kept > /root/kept");
     assert!(root.contains(" / ext4 "), "the volume is the container's root: {root}");
@@ -114,6 +117,7 @@ fn lvm_backend_create_start_copy_snapshot_destroy() {
         assert!(!lp.path.join(c).exists());
     }
     assert!(vg.lvs().is_empty(), "lxc-destroy removed the volumes: {:?}", vg.lvs());
+    assert!(!std::path::Path::new(&format!("/run/rlxc/lvm/{}", vg.vg)).exists(), "and their mount points");
     assert_clean(&before, &lp);
 }
 

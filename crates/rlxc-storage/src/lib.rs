@@ -78,6 +78,11 @@ pub trait Storage {
     fn mount_target(&self) -> PathBuf {
         self.path().to_path_buf()
     }
+    /// Whether [`Storage::mount_target`] is a runtime directory of rlxc's own (lvm:
+    /// `/run/rlxc/lvm/VG/LV`), made on demand, rather than one that belongs to the container.
+    fn mount_target_is_runtime(&self) -> bool {
+        false
+    }
     /// The `lxc.rootfs.path` value naming this rootfs (`dir:/p`, `overlay:/l:/u`, `loop:/f`).
     fn config_value(&self) -> String {
         format!("{}:{}", self.kind(), self.path().display())

@@ -157,6 +157,10 @@ impl Storage for Lvm {
         Path::new(MOUNT_BASE).join(&self.vg).join(&self.lv)
     }
 
+    fn mount_target_is_runtime(&self) -> bool {
+        true
+    }
+
     fn mount(&self, target: &Path, options: Option<&str>) -> Result<(), StorageError> {
         if !self.device.exists() {
             return Err(StorageError::Missing(self.device.clone()));
@@ -196,7 +200,12 @@ impl Storage for Lvm {
             return Ok(());
         }
         run(lvm_cmd("lvremove").args(["-f", &format!("{}/{}", self.vg, self.lv)]))?;
-        let _ = std::fs::remove_dir(self.mount_target());
+        // The runtime mount point, and its volume group's directory once empty.
+        let target = self.mount_target();
+        let _ = std::fs::remove_dir(&target);
+        if let Some(vg_dir) = target.parent() {
+            let _ = std::fs::remove_dir(vg_dir);
+        }
         Ok(())
     }
 }

@@ -331,9 +331,14 @@ fn mount_rootfs(conf: &ContainerConfig) -> R<Option<PathBuf>> {
     if !storage.path().exists() {
         return Err(format!("lxc.rootfs.path: rootfs \"{}\" does not exist", storage.path().display()));
     }
+    let explicit = conf.rootfs.mount.as_deref().is_some_and(|m| !m.is_empty());
+    if !explicit && storage.mount_target_is_runtime() {
+        // /run is emptied at boot: the backend's mount point is made again when needed.
+        std::fs::create_dir_all(&target)
+            .map_err(|e| format!("lxc.rootfs.path: creating the mount point \"{}\": {e}", target.display()))?;
+    }
     if !target.is_dir() {
         // Without lxc.rootfs.mount the target is derived from lxc.rootfs.path: name that key.
-        let explicit = conf.rootfs.mount.as_deref().is_some_and(|m| !m.is_empty());
         if !explicit && storage.is_directory() {
             return Err(format!("lxc.rootfs.path: \"{}\" is not a directory", storage.path().display()));
         }
