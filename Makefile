@@ -83,7 +83,7 @@ vm-check:
 	./tests/vm/apparmor_mount.sh
 	./tests/vm/unpriv_cgroup2.sh
 	./tests/vm/selinux.sh
-	./tests/vm/lvm.sh
+	./tests/vm/storage.sh
 	@# Debian bookworm (systemd) boots, runs apt and shuts down cleanly in the pure cgroup2 VM.
 	$(CARGO) test --test distro_debian -- --ignored --exact debian_in_the_cgroup2_vm
 

@@ -1,7 +1,7 @@
 //! The lvm backend on a real volume group: `lxc-create -B lvm` (plain and thin volumes),
 //! start, attach, stop, `lxc-copy` (a copy and an LVM snapshot), `lxc-destroy` removing the
 //! volumes, and bad input leaving nothing. Needs device-mapper and lvm2: this host's kernel has
-//! no device-mapper, so `tests/vm/lvm.sh` runs it in the VM (`make vm-check`). The test makes
+//! no device-mapper, so `tests/vm/storage.sh` runs it in the VM (`make vm-check`). The test makes
 //! its own volume group on a loop device over a sparse file and removes all of it.
 
 mod storage_common;
@@ -62,14 +62,14 @@ fn lvm_ready(test: &str) -> bool {
         return false;
     }
     if !std::path::Path::new("/dev/mapper/control").exists() {
-        skip(test, "no device-mapper in this kernel (tests/vm/lvm.sh runs this in the VM)");
+        skip(test, "no device-mapper in this kernel (tests/vm/storage.sh runs this in the VM)");
         return false;
     }
     true
 }
 
 #[test]
-#[ignore = "needs device-mapper and lvm2: run by tests/vm/lvm.sh"]
+#[ignore = "needs device-mapper and lvm2: run by tests/vm/storage.sh"]
 fn lvm_backend_create_start_copy_snapshot_destroy() {
     let t = "lvm_backend_create_start_copy_snapshot_destroy";
     if !lvm_ready(t) {
@@ -122,7 +122,7 @@ fn lvm_backend_create_start_copy_snapshot_destroy() {
 }
 
 #[test]
-#[ignore = "needs device-mapper and lvm2: run by tests/vm/lvm.sh"]
+#[ignore = "needs device-mapper and lvm2: run by tests/vm/storage.sh"]
 fn lvm_thin_volumes_and_bad_input() {
     let t = "lvm_thin_volumes_and_bad_input";
     if !lvm_ready(t) {

@@ -1,5 +1,5 @@
-//! Root filesystem storage backends: dir, overlay/overlayfs, loop, btrfs and lvm (zfs, rbd, nbd
-//! are refused by name).
+//! Root filesystem storage backends: dir, overlay/overlayfs, loop, btrfs, lvm and nbd (zfs and
+//! rbd are refused by name).
 //!
 //! A backend knows where a container's root filesystem lives on the host, how to mount it at the
 //! staging point before pivot_root, and how to create and destroy it.
@@ -13,6 +13,7 @@ pub mod dir;
 #[path = "loop.rs"]
 pub mod loopback;
 pub mod lvm;
+pub mod nbd;
 pub mod options;
 pub mod overlay;
 
@@ -26,7 +27,9 @@ pub use options::{parse_mount_options, MountOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// `lxc.rootfs.path` names a backend rlxc does not implement yet.
-    #[error("lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (dir, overlay, loop, btrfs, lvm)")]
+    #[error(
+        "lxc.rootfs.path: storage type \"{0}\" is not supported by rlxc yet (dir, overlay, loop, btrfs, lvm, nbd)"
+    )]
     Unsupported(String),
     /// No `lxc.rootfs.path`.
     #[error("lxc.rootfs.path is not set")]
@@ -106,6 +109,7 @@ pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
         "loop" => Ok(Box::new(loopback::Loop::new(PathBuf::from(loc)))),
         "btrfs" => Ok(Box::new(btrfs::Btrfs::new(PathBuf::from(loc)))),
         "lvm" => Ok(Box::new(lvm::Lvm::parse(loc)?)),
+        "nbd" => Ok(Box::new(nbd::Nbd::parse(loc)?)),
         other => Err(StorageError::Unsupported(other.to_string())),
     }
 }

@@ -27,6 +27,8 @@ pub struct Boot {
     pub net: Option<crate::network::HostNetGuard>,
     /// `/proc/<init>/ns/*` kept open for the stop hooks.
     pub ns_fds: Vec<(&'static str, File)>,
+    /// The nbd device of an `nbd:` rootfs (disconnected on drop).
+    pub block: Option<rlxc_storage::nbd::Attachment>,
 }
 
 /// Kills and reaps init unless disarmed (a failed start leaves no process behind).
@@ -88,6 +90,10 @@ pub fn boot(
 
     // Security decisions (seccomp policy parsed, AppArmor profile chosen or generated).
     m.security = Some(crate::security::prepare(&conf, &m.name, &m.lxcpath).map_err(|e| e.to_string())?);
+
+    // An nbd rootfs is attached now, before the monitor enters its cgroup: the qemu-nbd server
+    // it leaves running is host plumbing, not part of the container (teardown detaches it).
+    let block = rlxc_storage::nbd::attach(&conf.rootfs).map_err(|e| e.to_string())?;
 
     // Monitor cgroup (entered now) and payload cgroup (entered by init after clone).
     let mut cg =
@@ -266,7 +272,7 @@ pub fn boot(
     m.pidfd = guard.pidfd.take();
     m.cgroup_paths = cgroup_paths(&cg);
     m.cgroups = Some(cg);
-    Ok(Boot { net, ns_fds })
+    Ok(Boot { net, ns_fds, block })
 }
 
 /// After init exited (or a failed boot): STOPPING, stop hooks with namespace references,
@@ -296,6 +302,11 @@ pub fn teardown(m: &mut Monitor, server: &mut CommandServer, boot: Option<&mut B
             drop(net);
         }
         b.ns_fds.clear();
+        // The container's mount namespace is gone with init and the references above: its
+        // rootfs device can be disconnected.
+        if let Some(block) = b.block.take() {
+            drop(block);
+        }
     }
     m.init_pid = None;
     m.pidfd = None;
