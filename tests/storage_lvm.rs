@@ -1,6 +1,6 @@
 //! The lvm backend on a real volume group: `lxc-create -B lvm` (plain and thin volumes),
-//! start, attach, stop, `lxc-copy` (a copy and an LVM snapshot), `lxc-destroy` removing the
-//! volumes, and bad input leaving nothing. Needs device-mapper and lvm2: this host's kernel has
+//! start, attach, stop, `lxc-copy` (a copy and an LVM snapshot), `lxc-snapshot` (take, list,
+//! restore, destroy), `lxc-destroy` removing the volumes, and bad input leaving nothing. Needs device-mapper and lvm2: this host's kernel has
 //! no device-mapper, so `tests/vm/storage.sh` runs it in the VM (`make vm-check`). The test makes
 //! its own volume group on a loop device over a sparse file and removes all of it.
 
@@ -111,7 +111,23 @@ fn lvm_backend_create_start_copy_snapshot_destroy() {
         assert_eq!(attach(&lp, c, "cat /root/kept").trim(), "kept", "{c} has the origin's data");
         stop(&lp, c);
     }
-    for c in [&snap, &copy, &name] {
+    // lxc-snapshot of an lvm container: a copy as volume snap0 in the same group, listed,
+    // restored as a new container, destroyed with its volume.
+    let o = lp.lxc("snapshot", &["-n", &name]);
+    assert!(o.status.success(), "lxc-snapshot: {}", show(&o));
+    assert!(vg.lvs().contains(&"snap0".to_string()), "{:?}", vg.lvs());
+    let o = lp.lxc("snapshot", &["-n", &name, "-L"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("snap0"), "{}", show(&o));
+    let restored = format!("{name}r");
+    let o = lp.lxc("snapshot", &["-n", &name, "-r", "snap0", "-N", &restored]);
+    assert!(o.status.success(), "lxc-snapshot -r: {}", show(&o));
+    start(&lp, &restored);
+    assert_eq!(attach(&lp, &restored, "cat /root/kept").trim(), "kept", "the restored container has the data");
+    stop(&lp, &restored);
+    let o = lp.lxc("snapshot", &["-n", &name, "-d", "snap0"]);
+    assert!(o.status.success(), "lxc-snapshot -d: {}", show(&o));
+    assert!(!vg.lvs().contains(&"snap0".to_string()), "{:?}", vg.lvs());
+    for c in [&restored, &snap, &copy, &name] {
         let o = lp.lxc("destroy", &["-n", c]);
         assert!(o.status.success(), "lxc-destroy {c}: {}", show(&o));
         assert!(!lp.path.join(c).exists());

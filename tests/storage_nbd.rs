@@ -1,6 +1,6 @@
 //! The nbd backend on a real qcow2 image: `lxc.rootfs.path = nbd:IMAGE` attached by the monitor
-//! with qemu-nbd, mounted as the container's root, disconnected at stop; a missing image fails
-//! the start and leaves nothing. Needs the nbd module and qemu-utils: this host's kernel has no
+//! with qemu-nbd, mounted as the container's root, disconnected at stop; a partition of a
+//! partitioned image (`nbd:IMAGE:1`); a missing image fails the start and leaves nothing. Needs the nbd module and qemu-utils: this host's kernel has no
 //! nbd, so `tests/vm/nbd.sh` runs it in the VM (`make vm-check`).
 
 mod storage_common;
@@ -39,9 +39,10 @@ fn nbd_rootfs_attached_at_start_and_detached_at_stop() {
     let o = run("qemu-img", &["convert", "-f", "raw", "-O", "qcow2", &raw.to_string_lossy(), &image.to_string_lossy()]);
     assert!(o.status.success(), "qemu-img convert: {}", show(&o));
     let _ = std::fs::remove_file(&raw);
-    // The dir tree stays as the (empty-looking) mount point: clear it so only the image counts.
+    // The tree moves aside (the partitioned image below is made from it); `rootfs` stays as
+    // the empty mount point, so only the image can be what the container sees.
     let rootfs = dir.join("rootfs");
-    let _ = std::fs::remove_dir_all(&rootfs);
+    std::fs::rename(&rootfs, dir.join("tree")).expect("move the tree aside");
     std::fs::create_dir(&rootfs).expect("mount point");
     let cfg = dir.join("config");
     let mut text = std::fs::read_to_string(&cfg).expect("config");
@@ -62,6 +63,37 @@ fn nbd_rootfs_attached_at_start_and_detached_at_stop() {
         std::fs::read_dir(&rootfs).map(|mut d| d.next().is_none()).unwrap_or(false),
         "nothing written to the mount point"
     );
+
+    // A partitioned image: `nbd:IMAGE:1` mounts /dev/nbdNp1. The filesystem is written at the
+    // partition's offset (1 MiB) of a raw disk that sfdisk partitioned.
+    if require_program(t, "sfdisk") {
+        let disk = dir.join("parts.raw");
+        let parts = dir.join("parts.qcow2");
+        let f = std::fs::File::create(&disk).expect("disk");
+        f.set_len(80 << 20).expect("size");
+        drop(f);
+        let o = rlxc_suite::run("sh", &["-c", &format!("echo 'start=2048, type=83' | sfdisk -q {}", disk.display())]);
+        assert!(o.status.success(), "sfdisk: {}", show(&o));
+        let tree = dir.join("tree");
+        let o = run(
+            "mkfs.ext4",
+            &["-q", "-F", "-d", &tree.to_string_lossy(), "-E", "offset=1048576", &disk.to_string_lossy(), "64M"],
+        );
+        assert!(o.status.success(), "mkfs.ext4 at the partition's offset: {}", show(&o));
+        let o = run(
+            "qemu-img",
+            &["convert", "-f", "raw", "-O", "qcow2", &disk.to_string_lossy(), &parts.to_string_lossy()],
+        );
+        assert!(o.status.success(), "{}", show(&o));
+        let _ = std::fs::remove_file(&disk);
+        let text = std::fs::read_to_string(&cfg).expect("config");
+        std::fs::write(&cfg, format!("{text}lxc.rootfs.path = nbd:{}:1\n", parts.display())).expect("config");
+        start(&lp, &name);
+        let root = attach(&lp, &name, "grep ' / ' /proc/mounts | tail -1");
+        assert!(root.starts_with("/dev/nbd") && root.contains("p1 / ext4 "), "partition 1 is the root: {root}");
+        stop(&lp, &name);
+        assert_eq!(connected_nbds(), nbds_before);
+    }
 
     // An image that is not there: the start fails naming it, nothing attached or left.
     let text = std::fs::read_to_string(&cfg).expect("config");

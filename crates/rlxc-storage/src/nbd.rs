@@ -139,6 +139,11 @@ pub fn attach(rootfs: &rlxc_config::Rootfs) -> Result<Option<Attachment>, Storag
         };
         let deadline = Instant::now() + CONNECT_TIMEOUT;
         while !(connected(n) && want.exists()) {
+            if connected(n) && nbd.partition.is_some() {
+                // The kernel reads the partition table at the device's next open, which udev
+                // does on hosts that run it: open it ourselves so partitions show up anyway.
+                let _ = std::fs::File::open(&device);
+            }
             if Instant::now() > deadline {
                 let what =
                     if connected(n) { format!("{} never appeared", want.display()) } else { "never connected".into() };
