@@ -267,8 +267,8 @@ impl Console {
         Ok(Some(pair.master))
     }
 
-    /// The console client went away: drop its proxy (closing it also takes it out of any
-    /// epoll set, the monitor holds no other copy).
+    /// The console client closed its pty (or the monitor could not poll it): drop the proxy
+    /// (closing it also takes it out of any epoll set, the monitor holds no other copy).
     pub fn close_proxy(&mut self) {
         self.proxy = None;
     }

@@ -235,11 +235,9 @@ impl CommandHandler for Monitor {
         Some((idx as i32 + 1, fd))
     }
     fn console_released(&mut self, ttynum: i32) {
-        if ttynum == 0 {
-            if let Some(c) = self.console.as_mut() {
-                c.close_proxy();
-            }
-        }
+        // tty 0's proxy is released by its own hang-up (the client's pty closed: the mainloop's
+        // T_PROXY), not here: by the time this connection's hang-up is seen, a new client may
+        // already hold a new proxy.
         if ttynum >= 1 {
             if let Some(t) = self.ttys.get_mut(ttynum as usize - 1) {
                 t.1 = false;
