@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -230,8 +230,14 @@ impl Console {
     /// Copy input from the peer to the master. Returns false on EOF of the peer.
     pub fn pump_peer(&mut self) -> bool {
         let Some(p) = self.peer_in.as_ref() else { return false };
+        self.forward_input(p.as_fd())
+    }
+
+    /// Copy what `from` has to the console's master. Returns false once `from` is closed (EOF,
+    /// or EIO from a pty whose other end is gone).
+    fn forward_input(&self, from: BorrowedFd<'_>) -> bool {
         let mut buf = [0u8; 1024];
-        match rustix::io::read(p, &mut buf) {
+        match rustix::io::read(from, &mut buf) {
             Ok(0) => false,
             Ok(n) => {
                 let _ = rustix::io::write(&self.pty.master, &buf[..n]);
@@ -277,23 +283,12 @@ impl Console {
     /// Returns false once the client closed its end (read gives EIO): drop the proxy then.
     pub fn pump_proxy(&mut self) -> bool {
         let Some(p) = self.proxy.as_ref() else { return false };
-        let mut buf = [0u8; 1024];
-        match rustix::io::read(p, &mut buf) {
-            Ok(0) => false,
-            Ok(n) => {
-                if let (Ok(theirs), Ok(ours)) =
-                    (rlxc_sys::pty::window_size(p), rlxc_sys::pty::window_size(&self.pty.master))
-                {
-                    if (theirs.ws_row, theirs.ws_col) != (ours.ws_row, ours.ws_col) {
-                        let _ = rlxc_sys::pty::set_window_size(&self.pty.master, theirs);
-                    }
-                }
-                let _ = rustix::io::write(&self.pty.master, &buf[..n]);
-                true
+        if let (Ok(theirs), Ok(ours)) = (rlxc_sys::pty::window_size(p), rlxc_sys::pty::window_size(&self.pty.master)) {
+            if (theirs.ws_row, theirs.ws_col) != (ours.ws_row, ours.ws_col) {
+                let _ = rlxc_sys::pty::set_window_size(&self.pty.master, theirs);
             }
-            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => true,
-            Err(_) => false,
         }
+        self.forward_input(p.as_fd())
     }
 
     /// Raw fd of the master (for the poll set).

@@ -73,6 +73,16 @@ fn resolve_kind(kind: Option<&str>, cdir: &Path) -> String {
     }
 }
 
+/// The volume for container dir `cdir`: named `--lvname` or like the container, in `--vgname`.
+fn new_lvm(cdir: &Path, spec: &NewRootfs) -> Result<Lvm, StorageError> {
+    let name = cdir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut l = Lvm::new(spec.vgname.as_deref().unwrap_or(lvm::DEFAULT_VG), spec.lvname.as_deref().unwrap_or(&name))?;
+    l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
+    l.fstype = spec.fstype.clone().unwrap_or_else(|| loopback::DEFAULT_FSTYPE.into());
+    l.thinpool = spec.thinpool.clone().unwrap_or_else(|| lvm::DEFAULT_THIN_POOL.into());
+    Ok(l)
+}
+
 /// The backend object for a new rootfs of container dir `cdir` (not created yet).
 fn new_backend(kind: &str, cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Storage>, StorageError> {
     let rootfs = spec.dir.clone().unwrap_or_else(|| cdir.join("rootfs"));
@@ -91,15 +101,7 @@ fn new_backend(kind: &str, cdir: &Path, spec: &NewRootfs) -> Result<Box<dyn Stor
             l.fstype = spec.fstype.clone().unwrap_or_else(|| loopback::DEFAULT_FSTYPE.into());
             Box::new(l)
         }
-        "lvm" => {
-            let name = cdir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let vg = spec.vgname.as_deref().unwrap_or(lvm::DEFAULT_VG);
-            let mut l = Lvm::new(vg, spec.lvname.as_deref().unwrap_or(&name))?;
-            l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
-            l.fstype = spec.fstype.clone().unwrap_or_else(|| loopback::DEFAULT_FSTYPE.into());
-            l.thinpool = spec.thinpool.clone().unwrap_or_else(|| lvm::DEFAULT_THIN_POOL.into());
-            Box::new(l)
-        }
+        "lvm" => Box::new(new_lvm(cdir, spec)?),
         "btrfs" => {
             if !btrfs::usable(cdir.parent().unwrap_or(cdir)) {
                 return Err(StorageError::Command(format!(
@@ -148,7 +150,7 @@ pub fn clone_rootfs(
     };
     // A copy of an LVM volume lands in the same volume group (whatever `lxc.bdev.lvm.vg` says),
     // with the origin's size unless `-L` says otherwise (LXC's lvm_clonepaths).
-    let lvm_orig = if okind == "lvm" { Some(Lvm::parse(&orig.config_value()["lvm:".len()..])?) } else { None };
+    let lvm_orig = if okind == "lvm" { Some(Lvm::parse(&orig.path().to_string_lossy())?) } else { None };
     let mut spec = spec.clone();
     if let (Some(o), "lvm") = (lvm_orig.as_ref(), want.as_str()) {
         spec.vgname = Some(o.vg().to_string());
@@ -169,9 +171,7 @@ pub fn clone_rootfs(
         Box::new(Overlay::new(o.lowers().to_vec(), new_cdir.join("overlay").join("delta")))
     } else if let (true, "lvm", Some(o)) = (snapshot, want.as_str(), lvm_orig.as_ref()) {
         // An LVM snapshot in the origin's volume group (LXC's lvm_clonepaths).
-        let name = new_cdir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut l = Lvm::new(o.vg(), spec.lvname.as_deref().unwrap_or(&name))?;
-        l.fssize = spec.fssize.unwrap_or(loopback::DEFAULT_FSSIZE);
+        let l = new_lvm(new_cdir, spec)?;
         l.snapshot_of(o)?;
         return Ok(Box::new(l));
     } else if snapshot && !(want == "btrfs" && okind == "btrfs") {

@@ -98,11 +98,7 @@ pub trait Storage {
 
 /// The backend for a container's `lxc.rootfs.*`.
 pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
-    let path = rootfs.path.as_deref().ok_or(StorageError::NoRootfs)?;
-    let (kind, loc) = match rootfs.backend.as_deref() {
-        Some(k) => (k, rootfs.location.as_deref().unwrap_or("")),
-        None => split_type(path),
-    };
+    let (kind, loc) = backend_and_location(rootfs).ok_or(StorageError::NoRootfs)?;
     match kind {
         "dir" => Ok(Box::new(dir::Dir::new(PathBuf::from(loc)))),
         "overlay" | "overlayfs" => Ok(Box::new(overlay::Overlay::parse(kind, loc)?)),
@@ -112,6 +108,15 @@ pub fn open(rootfs: &Rootfs) -> Result<Box<dyn Storage>, StorageError> {
         "nbd" => Ok(Box::new(nbd::Nbd::parse(loc)?)),
         other => Err(StorageError::Unsupported(other.to_string())),
     }
+}
+
+/// The backend type and its location for `lxc.rootfs.*` (None without `lxc.rootfs.path`).
+pub fn backend_and_location(rootfs: &Rootfs) -> Option<(&str, &str)> {
+    let path = rootfs.path.as_deref()?;
+    Some(match rootfs.backend.as_deref() {
+        Some(k) => (k, rootfs.location.as_deref().unwrap_or("")),
+        None => split_type(path),
+    })
 }
 
 /// Split `[type:]location`; without a known type prefix the whole thing is a directory.

@@ -55,10 +55,14 @@ fn candidate_fstypes() -> Vec<String> {
 /// Mount the filesystem on block device `device` onto `target` with `lxc.rootfs.options`,
 /// trying the filesystems the kernel knows (loop and lvm backends).
 pub(crate) fn mount_block_device(device: &Path, target: &Path, options: Option<&str>) -> Result<(), StorageError> {
+    mount_parsed(device, target, &rootfs_options(options)?, "mount block device onto")
+}
+
+/// `lxc.rootfs.options` (comma-separated words) parsed.
+fn rootfs_options(options: Option<&str>) -> Result<MountOptions, StorageError> {
     let words: Vec<&str> =
         options.map(|o| o.split(',').map(str::trim).filter(|w| !w.is_empty()).collect()).unwrap_or_default();
-    let opts = parse_mount_options(&words).map_err(StorageError::Options)?;
-    mount_parsed(device, target, &opts, "mount block device onto")
+    parse_mount_options(&words).map_err(StorageError::Options)
 }
 
 fn mount_parsed(device: &Path, target: &Path, opts: &MountOptions, op: &'static str) -> Result<(), StorageError> {
@@ -122,9 +126,7 @@ impl Storage for Loop {
         if !self.image.is_file() {
             return Err(StorageError::Missing(self.image.clone()));
         }
-        let words: Vec<&str> =
-            options.map(|o| o.split(',').map(str::trim).filter(|w| !w.is_empty()).collect()).unwrap_or_default();
-        let opts = parse_mount_options(&words).map_err(StorageError::Options)?;
+        let opts = rootfs_options(options)?;
         let ro = opts.flags & libc::MS_RDONLY as u64 != 0;
         let file =
             OpenOptions::new().read(true).write(!ro).open(&self.image).map_err(io("open loop image", &self.image))?;

@@ -83,11 +83,16 @@ impl Lvm {
         &self.vg
     }
 
+    /// `VG/LV`, as the LVM tools name the volume.
+    fn vg_lv(&self) -> String {
+        format!("{}/{}", self.vg, self.lv)
+    }
+
     /// The volume's size in bytes (`lvs -o lv_size`); None when there is no such volume.
     pub fn size_bytes(&self) -> Option<u64> {
         let out = lvm_cmd("lvs")
             .args(["--noheadings", "--units", "b", "--nosuffix", "-o", "lv_size"])
-            .arg(format!("{}/{}", self.vg, self.lv))
+            .arg(self.vg_lv())
             .output()
             .ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
@@ -100,7 +105,7 @@ impl Lvm {
 
     /// Whether this volume is thin (`lv_attr` starts with `V`): its snapshots need no size.
     fn is_thin(&self) -> bool {
-        lvs_attr(&format!("{}/{}", self.vg, self.lv)).is_some_and(|a| a.starts_with('V'))
+        lvs_attr(&self.vg_lv()).is_some_and(|a| a.starts_with('V'))
     }
 
     /// `lxc-copy -s`: an LVM snapshot of `orig` named like this volume (same volume group).
@@ -116,7 +121,7 @@ impl Lvm {
                 self.vg
             )));
         }
-        let origin = format!("{}/{}", orig.vg, orig.lv);
+        let origin = orig.vg_lv();
         let mut cmd = lvm_cmd("lvcreate");
         cmd.args(["--yes", "-s", "-n", &self.lv]);
         if orig.is_thin() {
@@ -165,18 +170,15 @@ impl Storage for Lvm {
         if !self.device.exists() {
             return Err(StorageError::Missing(self.device.clone()));
         }
-        std::fs::create_dir_all(target).map_err(|source| StorageError::Io {
-            op: "create rootfs mount point",
-            path: target.to_path_buf(),
-            source,
-        })?;
+        // The mount point is made by whoever mounts (the start path for this runtime target,
+        // `clone::with_mounted` for templates and copies).
         loopback::mount_block_device(&self.device, target, options)
     }
 
     /// `lvcreate` (thin when the pool exists) and `mkfs`; the volume is removed again when mkfs
     /// fails.
     fn create(&self) -> Result<(), StorageError> {
-        if self.device.exists() || lvs_attr(&format!("{}/{}", self.vg, self.lv)).is_some() {
+        if self.device.exists() || lvs_attr(&self.vg_lv()).is_some() {
             return Err(StorageError::Command(format!("logical volume {} already exists", self.device.display())));
         }
         let size = format!("{}b", self.fssize);
@@ -196,10 +198,10 @@ impl Storage for Lvm {
     }
 
     fn destroy(&self) -> Result<(), StorageError> {
-        if lvs_attr(&format!("{}/{}", self.vg, self.lv)).is_none() {
+        if lvs_attr(&self.vg_lv()).is_none() {
             return Ok(());
         }
-        run(lvm_cmd("lvremove").args(["-f", &format!("{}/{}", self.vg, self.lv)]))?;
+        run(lvm_cmd("lvremove").args(["-f", &self.vg_lv()]))?;
         // The runtime mount point, and its volume group's directory once empty.
         let target = self.mount_target();
         let _ = std::fs::remove_dir(&target);

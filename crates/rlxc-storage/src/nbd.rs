@@ -71,13 +71,6 @@ pub struct Attachment {
     device: PathBuf,
 }
 
-impl Attachment {
-    /// `/dev/nbdN`.
-    pub fn device(&self) -> &Path {
-        &self.device
-    }
-}
-
 impl Drop for Attachment {
     fn drop(&mut self) {
         if let Err(e) = loopback::run(Command::new("qemu-nbd").arg("-d").arg(&self.device)) {
@@ -100,14 +93,7 @@ fn connected(n: u32) -> bool {
 /// with `qemu-nbd -c` (LXC's attach_nbd) and wait until the device (and the partition asked
 /// for) is there. None for other backends.
 pub fn attach(rootfs: &rlxc_config::Rootfs) -> Result<Option<Attachment>, StorageError> {
-    let Some(path) = rootfs.path.as_deref() else { return Ok(None) };
-    let (kind, loc) = match rootfs.backend.as_deref() {
-        Some(k) => (k, rootfs.location.as_deref().unwrap_or("")),
-        None => crate::split_type(path),
-    };
-    if kind != "nbd" {
-        return Ok(None);
-    }
+    let Some(("nbd", loc)) = crate::backend_and_location(rootfs) else { return Ok(None) };
     let nbd = Nbd::parse(loc)?;
     if !nbd.image.is_file() {
         return Err(StorageError::Missing(nbd.image.clone()));

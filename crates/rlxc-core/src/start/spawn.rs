@@ -304,9 +304,7 @@ pub fn teardown(m: &mut Monitor, server: &mut CommandServer, boot: Option<&mut B
         b.ns_fds.clear();
         // The container's mount namespace is gone with init and the references above: its
         // rootfs device can be disconnected.
-        if let Some(block) = b.block.take() {
-            drop(block);
-        }
+        b.block = None;
     }
     m.init_pid = None;
     m.pidfd = None;
